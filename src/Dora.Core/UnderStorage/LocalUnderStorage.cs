@@ -1,0 +1,256 @@
+using Dora.Core.Errors;
+using Microsoft.Win32.SafeHandles;
+
+namespace Dora.Core.UnderStorage;
+
+/// <summary>
+/// A local or NFS-mounted folder. Reads are positioned (<see cref="RandomAccess"/>), never whole-file loads. Every
+/// path is resolved physically and must stay inside the root, so a symbolic link cannot lead out of the mount.
+/// </summary>
+public sealed class LocalUnderStorage : IUnderStorage
+{
+    private readonly string _root;
+
+    public LocalUnderStorage(string rootDirectory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(rootDirectory);
+        var full = Path.GetFullPath(rootDirectory);
+        if (!Directory.Exists(full))
+        {
+            throw new DirectoryNotFoundException($"The under-storage folder '{full}' does not exist.");
+        }
+
+        _root = LocalRealPath.Resolve(full, full);
+        Description = "file://" + _root;
+    }
+
+    public string Description { get; }
+
+    /// <summary>The physical root folder.</summary>
+    public string RootDirectory => _root;
+
+    public ValueTask<UfsFileStatus> StatAsync(string relativePath, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var full = Resolve(relativePath);
+        try
+        {
+            var info = new FileInfo(full);
+            if (info.Exists)
+            {
+                return ValueTask.FromResult(ToStatus(NameOf(relativePath), isDirectory: false, info.Length, info.LastWriteTimeUtc));
+            }
+
+            var dir = new DirectoryInfo(full);
+            if (dir.Exists)
+            {
+                return ValueTask.FromResult(ToStatus(NameOf(relativePath), isDirectory: true, 0, dir.LastWriteTimeUtc));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Classify(relativePath, e);
+        }
+
+        throw new DoraFileNotFoundException("/" + relativePath);
+    }
+
+    public async ValueTask<int> ReadAsync(string relativePath, Fingerprint expected, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        var full = Resolve(relativePath);
+        SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new DoraFileNotFoundException("/" + relativePath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Classify(relativePath, e);
+        }
+
+        using (handle)
+        {
+            try
+            {
+                // Checked before and after the read: bytes of another version must never be cached under this fingerprint.
+                EnsureUnchanged(relativePath, handle, expected);
+                var total = 0;
+                while (total < buffer.Length)
+                {
+                    var read = await RandomAccess.ReadAsync(handle, buffer[total..], offset + total, cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    total += read;
+                }
+
+                EnsureUnchanged(relativePath, handle, expected);
+                return total;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw Classify(relativePath, e);
+            }
+        }
+    }
+
+    public ValueTask<UfsListingPage> ListAsync(string relativePath, string? after, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        cancellationToken.ThrowIfCancellationRequested();
+        var full = Resolve(relativePath);
+        if (!Directory.Exists(full))
+        {
+            if (File.Exists(full))
+            {
+                throw new InvalidPathException("/" + relativePath, "it is a file, not a directory");
+            }
+
+            throw new DoraFileNotFoundException("/" + relativePath);
+        }
+
+        try
+        {
+            return ValueTask.FromResult(ListPage(full, after, limit, cancellationToken));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Classify(relativePath, e);
+        }
+    }
+
+    public void Dispose()
+    {
+        // Nothing held open: every read opens and closes its own handle.
+    }
+
+    private UfsListingPage ListPage(string full, string? after, int limit, CancellationToken cancellationToken)
+    {
+        // Keeps only the `limit + 1` smallest names after the token in a max-heap: memory stays bounded by the page
+        // size however large the directory is, and the extra entry tells whether another page follows.
+        var heap = new PriorityQueue<UfsFileStatus, string>(limit + 1, ReverseOrdinal.Instance);
+        var options = new EnumerationOptions { RecurseSubdirectories = false, AttributesToSkip = 0, IgnoreInaccessible = true, ReturnSpecialDirectories = false };
+        foreach (var entry in new DirectoryInfo(full).EnumerateFileSystemInfos("*", options))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var name = entry.Name;
+            if (after is not null && string.CompareOrdinal(name, after) <= 0)
+            {
+                continue;
+            }
+
+            if (heap.Count == limit + 1 && string.CompareOrdinal(name, heap.Peek().Name) >= 0)
+            {
+                continue;
+            }
+
+            var status = StatusOfEntry(entry);
+            if (status is null)
+            {
+                continue;
+            }
+
+            heap.Enqueue(status, name);
+            if (heap.Count > limit + 1)
+            {
+                heap.Dequeue();
+            }
+        }
+
+        var hasMore = heap.Count > limit;
+        if (hasMore)
+        {
+            heap.Dequeue();
+        }
+
+        var entries = new UfsFileStatus[heap.Count];
+        for (var i = entries.Length - 1; i >= 0; i--)
+        {
+            entries[i] = heap.Dequeue();
+        }
+
+        return new UfsListingPage(entries, hasMore ? entries[^1].Name : null);
+    }
+
+    // A symbolic link is listed as what it points to, and left out when that lies outside the root.
+    private UfsFileStatus? StatusOfEntry(FileSystemInfo entry)
+    {
+        if (entry.LinkTarget is not null)
+        {
+            var real = LocalRealPath.Resolve(entry.FullName, entry.FullName);
+            if (!IsInsideRoot(real))
+            {
+                return null;
+            }
+
+            if (File.Exists(real))
+            {
+                var target = new FileInfo(real);
+                return ToStatus(entry.Name, false, target.Length, target.LastWriteTimeUtc);
+            }
+
+            return Directory.Exists(real) ? ToStatus(entry.Name, true, 0, Directory.GetLastWriteTimeUtc(real)) : null;
+        }
+
+        return entry is FileInfo file
+            ? ToStatus(entry.Name, false, file.Length, file.LastWriteTimeUtc)
+            : ToStatus(entry.Name, true, 0, entry.LastWriteTimeUtc);
+    }
+
+    private string Resolve(string relativePath)
+    {
+        if (relativePath.Length == 0)
+        {
+            return _root;
+        }
+
+        var real = LocalRealPath.Resolve(Path.Join(_root, relativePath), "/" + relativePath);
+        if (!IsInsideRoot(real))
+        {
+            throw new InvalidPathException("/" + relativePath, "a symbolic link leads outside the mount root");
+        }
+
+        return real;
+    }
+
+    private bool IsInsideRoot(string realPath) =>
+        realPath == _root
+        || (realPath.StartsWith(_root, StringComparison.Ordinal) && (_root == "/" || realPath[_root.Length] == '/'));
+
+    private static void EnsureUnchanged(string relativePath, SafeFileHandle handle, Fingerprint expected)
+    {
+        var length = RandomAccess.GetLength(handle);
+        var modified = new DateTimeOffset(File.GetLastWriteTimeUtc(handle));
+        if (length != expected.Length || modified != expected.LastModified)
+        {
+            throw new UnderStorageException(
+                "/" + relativePath,
+                $"the file changed while it was being read (length {expected.Length} -> {length}, modified {expected.LastModified:O} -> {modified:O})",
+                isTransient: true);
+        }
+    }
+
+    private static UfsFileStatus ToStatus(string name, bool isDirectory, long length, DateTime lastWriteUtc) =>
+        new(name, isDirectory, length, new DateTimeOffset(DateTime.SpecifyKind(lastWriteUtc, DateTimeKind.Utc)), ETag: null);
+
+    private static string NameOf(string relativePath) => relativePath[(relativePath.LastIndexOf('/') + 1)..];
+
+    private static UnderStorageException Classify(string relativePath, Exception e) =>
+        e is UnauthorizedAccessException
+            ? new UnderStorageException("/" + relativePath, "permission denied", isTransient: false, e)
+            : new UnderStorageException("/" + relativePath, e.Message, isTransient: true, e);
+
+    private sealed class ReverseOrdinal : IComparer<string>
+    {
+        public static readonly ReverseOrdinal Instance = new();
+
+        public int Compare(string? x, string? y) => string.CompareOrdinal(y, x);
+    }
+}

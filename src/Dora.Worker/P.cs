@@ -1,0 +1,1 @@
+namespace Dora.Worker; internal static class Placeholder { }
