@@ -1,0 +1,53 @@
+using Dora.Cli.Commands;
+using Dora.Cli.CommandLine;
+using Dora.Core.Errors;
+
+namespace Dora.Cli;
+
+/// <summary>The <c>dora</c> program.</summary>
+internal static class Program
+{
+    private const string Usage = """
+        usage: dora <command> [options]
+
+        commands:
+          local     run a worker over a folder (sample data when none is given)
+          help      show this text
+
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+
+        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        {
+            Console.Write(Usage + LocalCommand.Usage + "\n");
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        try
+        {
+            return args[0] switch
+            {
+                "local" => await LocalCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
+                _ => throw new UsageException($"unknown command '{args[0]}' (try 'dora help')"),
+            };
+        }
+        catch (UsageException e)
+        {
+            await Console.Error.WriteLineAsync($"dora: {e.Message}").ConfigureAwait(false);
+            return 2;
+        }
+        catch (Exception e) when (e is DoraException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            await Console.Error.WriteLineAsync($"dora: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using System.Net;
+using Dora.Core.Mounts;
+using Dora.Worker.Metadata;
+using Dora.Worker.Pages;
+using Dora.Worker.Reading;
+
+namespace Dora.Worker.Hosting;
+
+/// <summary>Everything a worker needs to start. Every default is stated here; <see cref="Validate"/> names a bad setting.</summary>
+public sealed record WorkerOptions
+{
+    /// <summary>Default HTTP port of a worker: 8817.</summary>
+    public const int DefaultHttpPort = 8817;
+
+    /// <summary>The mount table: which under storage serves which path prefix.</summary>
+    public required MountTable Mounts { get; init; }
+
+    public required PageStoreOptions Pages { get; init; }
+
+    public required MetadataOptions Metadata { get; init; }
+
+    public StorageEngineOptions Reading { get; init; } = new();
+
+    /// <summary>Address the HTTP endpoint binds to. Default loopback; set <see cref="IPAddress.Any"/> to serve other machines.</summary>
+    public IPAddress HttpAddress { get; init; } = IPAddress.Loopback;
+
+    /// <summary>HTTP port. Default <see cref="DefaultHttpPort"/>; 0 picks a free port (tests).</summary>
+    public int HttpPort { get; init; } = DefaultHttpPort;
+
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Mounts, nameof(Mounts));
+        if (Mounts.Mounts.Count == 0)
+        {
+            throw new ArgumentException("WorkerOptions.Mounts: at least one mount is required.");
+        }
+
+        if (HttpPort is < 0 or > 65535)
+        {
+            throw new ArgumentException($"WorkerOptions.HttpPort must be between 0 and 65535 (was {HttpPort}).");
+        }
+
+        Pages.Validate();
+        Metadata.Validate();
+        Reading.Validate();
+    }
+}

@@ -1,0 +1,94 @@
+using System.Diagnostics.Metrics;
+
+namespace Dora.Worker.Metrics;
+
+/// <summary>
+/// The worker's counters. Hot paths bump plain fields with <see cref="Interlocked"/>; <c>/metrics</c> renders them in
+/// the Prometheus text format, and the same values are published through a <see cref="Meter"/> named
+/// <c>Dora.Worker</c> for OpenTelemetry users.
+/// </summary>
+public sealed class WorkerMetrics : IDisposable
+{
+    private readonly Meter _meter = new("Dora.Worker");
+    private long _cacheHits;
+    private long _cacheMisses;
+    private long _evictions;
+    private long _checksumFailures;
+    private long _cacheWriteFailures;
+    private long _coalescedReads;
+    private long _readAheadPages;
+    private long _ufsBytesRead;
+    private long _metadataMemory;
+    private long _metadataRocksDb;
+    private long _metadataUfs;
+
+    public WorkerMetrics()
+    {
+        _meter.CreateObservableCounter("dora.cache.hits", () => CacheHits, description: "Page reads served from the cache.");
+        _meter.CreateObservableCounter("dora.cache.misses", () => CacheMisses, description: "Page reads that went to the under storage.");
+        _meter.CreateObservableCounter("dora.cache.evictions", () => Evictions, description: "Pages evicted to make room.");
+        _meter.CreateObservableCounter("dora.page.checksum_failures", () => ChecksumFailures, description: "Cached pages found corrupt and refetched.");
+        _meter.CreateObservableCounter("dora.metadata.lookups", () => new[]
+        {
+            new Measurement<long>(MetadataMemoryLookups, new KeyValuePair<string, object?>("level", "memory")),
+            new Measurement<long>(MetadataRocksDbLookups, new KeyValuePair<string, object?>("level", "rocksdb")),
+            new Measurement<long>(MetadataUfsLookups, new KeyValuePair<string, object?>("level", "ufs")),
+        });
+    }
+
+    public long CacheHits => Volatile.Read(ref _cacheHits);
+
+    public long CacheMisses => Volatile.Read(ref _cacheMisses);
+
+    public long Evictions => Volatile.Read(ref _evictions);
+
+    public long ChecksumFailures => Volatile.Read(ref _checksumFailures);
+
+    public long CacheWriteFailures => Volatile.Read(ref _cacheWriteFailures);
+
+    public long CoalescedReads => Volatile.Read(ref _coalescedReads);
+
+    public long ReadAheadPages => Volatile.Read(ref _readAheadPages);
+
+    public long UfsBytesRead => Volatile.Read(ref _ufsBytesRead);
+
+    public long MetadataMemoryLookups => Volatile.Read(ref _metadataMemory);
+
+    public long MetadataRocksDbLookups => Volatile.Read(ref _metadataRocksDb);
+
+    public long MetadataUfsLookups => Volatile.Read(ref _metadataUfs);
+
+    internal void CacheHit() => Interlocked.Increment(ref _cacheHits);
+
+    internal void CacheMiss() => Interlocked.Increment(ref _cacheMisses);
+
+    internal void Evicted() => Interlocked.Increment(ref _evictions);
+
+    internal void ChecksumFailed() => Interlocked.Increment(ref _checksumFailures);
+
+    internal void CacheWriteFailed() => Interlocked.Increment(ref _cacheWriteFailures);
+
+    internal void ReadCoalesced() => Interlocked.Increment(ref _coalescedReads);
+
+    internal void ReadAheadStarted() => Interlocked.Increment(ref _readAheadPages);
+
+    internal void UfsRead(long bytes) => Interlocked.Add(ref _ufsBytesRead, bytes);
+
+    internal void MetadataLookup(MetadataLevel level)
+    {
+        switch (level)
+        {
+            case MetadataLevel.Memory:
+                Interlocked.Increment(ref _metadataMemory);
+                break;
+            case MetadataLevel.RocksDb:
+                Interlocked.Increment(ref _metadataRocksDb);
+                break;
+            default:
+                Interlocked.Increment(ref _metadataUfs);
+                break;
+        }
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

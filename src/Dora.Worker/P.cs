@@ -1,1 +1,0 @@
-namespace Dora.Worker; internal static class Placeholder { }

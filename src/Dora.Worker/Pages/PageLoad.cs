@@ -1,0 +1,52 @@
+using System.Buffers;
+
+namespace Dora.Worker.Pages;
+
+/// <summary>
+/// One under-storage read of one page, shared by every reader that misses on the page meanwhile. The pooled buffer
+/// is reference counted: the loader and each waiter hold a reference, and the buffer returns to the pool with the
+/// last release, so no reader can see it reused under its feet.
+/// </summary>
+internal sealed class PageLoad
+{
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private byte[]? _buffer;
+    private int _references;
+
+    public PageLoad(int initialReferences)
+    {
+        _references = initialReferences;
+    }
+
+    public Task Completion => _completion.Task;
+
+    /// <summary>The page's bytes; valid once <see cref="Completion"/> succeeded and while a reference is held.</summary>
+    public ReadOnlySpan<byte> Data => _buffer.AsSpan(0, Length);
+
+    public int Length { get; private set; }
+
+    public void AddReference() => Interlocked.Increment(ref _references);
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0 && _buffer is { } buffer)
+        {
+            _buffer = null;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    public byte[] RentBuffer(int length)
+    {
+        _buffer = ArrayPool<byte>.Shared.Rent(length);
+        return _buffer;
+    }
+
+    public void Succeed(int length)
+    {
+        Length = length;
+        _completion.SetResult();
+    }
+
+    public void Fail(Exception error) => _completion.SetException(error);
+}

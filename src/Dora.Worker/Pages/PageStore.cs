@@ -1,0 +1,511 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Dora.Core.Errors;
+using Dora.Worker.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+
+namespace Dora.Worker.Pages;
+
+/// <summary>
+/// The worker's data cache: fixed-size pages of under-storage files kept as files in one or more cache directories.
+/// A read of a cached page is a positioned read of its file; a miss reads the page from the under storage once, however
+/// many readers want it, serves it, and writes it behind to disk. Corrupt pages are detected by checksum and refetched;
+/// a directory that cannot be written is bypassed, so a reader always gets its bytes.
+/// </summary>
+public sealed class PageStore : IDisposable
+{
+    private static long s_generation = DateTime.UtcNow.Ticks;
+
+    private readonly PageStoreOptions _options;
+    private readonly WorkerMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly CacheDirectory[] _directories;
+    private readonly ConcurrentDictionary<PageKey, PageEntry> _index = new();
+    private readonly Dictionary<PageKey, PageLoad> _loads = [];
+    private readonly Lock _loadsLock = new();
+
+    private PageStore(PageStoreOptions options, WorkerMetrics metrics, ILogger logger)
+    {
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+        _directories = [.. options.Directories.Select(d => new CacheDirectory(d, options.Eviction))];
+    }
+
+    public int PageSize => _options.PageSize;
+
+    public long CapacityBytes => _directories.Sum(d => d.QuotaBytes);
+
+    public long UsedBytes => _directories.Sum(d => d.UsedBytes);
+
+    public int PageCount => _index.Count;
+
+    /// <summary>Under-storage page reads running now (misses and read-ahead).</summary>
+    public int LoadsInFlight
+    {
+        get
+        {
+            lock (_loadsLock)
+            {
+                return _loads.Count;
+            }
+        }
+    }
+
+    /// <summary>Cache directories currently bypassed after a failure.</summary>
+    public int UnavailableDirectories => _directories.Count(d => !d.IsAvailable);
+
+    /// <summary>
+    /// Opens the store: prepares every directory and indexes the pages an earlier run left, without reading their
+    /// contents or the under storage (checksums are checked on each page's first read).
+    /// </summary>
+    public static PageStore Open(PageStoreOptions options, WorkerMetrics metrics, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var store = new PageStore(options, metrics, logger);
+        store.Recover();
+        return store;
+    }
+
+    /// <summary>
+    /// Copies bytes of page <paramref name="pageIndex"/> starting at <paramref name="offsetInPage"/> into
+    /// <paramref name="destination"/> and returns how many were copied (the rest of the page, at most the destination).
+    /// </summary>
+    public async ValueTask<int> ReadAsync(PageSource source, long pageIndex, int offsetInPage, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        var pageLength = PageLength(source, pageIndex);
+        ArgumentOutOfRangeException.ThrowIfNegative(offsetInPage);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(offsetInPage, pageLength);
+        var count = Math.Min(destination.Length, pageLength - offsetInPage);
+        var key = new PageKey(source.File, pageIndex);
+        while (true)
+        {
+            if (TryReadCached(key, pageLength, offsetInPage, destination.Span[..count]))
+            {
+                return count;
+            }
+
+            var load = JoinOrStartLoad(source, key, pageLength, out var alreadyCached);
+            if (alreadyCached)
+            {
+                continue;
+            }
+
+            try
+            {
+                await load.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+                load.Data.Slice(offsetInPage, count).CopyTo(destination.Span);
+                return count;
+            }
+            finally
+            {
+                load.Release();
+            }
+        }
+    }
+
+    /// <summary>Starts loading a page in the background unless it is cached or already loading (read-ahead).</summary>
+    /// <returns>True when a load was started.</returns>
+    public bool Prefetch(PageSource source, long pageIndex)
+    {
+        if (pageIndex < 0 || pageIndex * (long)PageSize >= source.Length)
+        {
+            return false;
+        }
+
+        var key = new PageKey(source.File, pageIndex);
+        if (_index.ContainsKey(key))
+        {
+            return false;
+        }
+
+        lock (_loadsLock)
+        {
+            if (_index.ContainsKey(key) || _loads.ContainsKey(key))
+            {
+                return false;
+            }
+
+            var load = new PageLoad(initialReferences: 1);
+            _loads.Add(key, load);
+            _ = RunLoadAsync(source, key, PageLength(source, pageIndex), load);
+            return true;
+        }
+    }
+
+    public bool Contains(PageKey key) => _index.TryGetValue(key, out var entry) && !entry.IsRemoved;
+
+    /// <summary>Bytes of this file version that are cached.</summary>
+    public long CachedBytes(FileKey file, long fileLength)
+    {
+        long total = 0;
+        var pages = PageCountOf(fileLength);
+        for (long i = 0; i < pages; i++)
+        {
+            if (_index.TryGetValue(new PageKey(file, i), out var entry) && !entry.IsRemoved)
+            {
+                total += entry.Length;
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>Removes every cached page of one file version (it changed or was evicted on request).</summary>
+    /// <returns>The number of pages removed.</returns>
+    public int DropFile(FileKey file, long fileLength)
+    {
+        var removed = 0;
+        var pages = PageCountOf(fileLength);
+        for (long i = 0; i < pages; i++)
+        {
+            if (_index.TryGetValue(new PageKey(file, i), out var entry) && Remove(entry))
+            {
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
+    public void Dispose()
+    {
+        // Page files are the durable state; nothing is held open between reads.
+    }
+
+    internal static long PageCountOf(long fileLength, int pageSize) => (fileLength + pageSize - 1) / pageSize;
+
+    private long PageCountOf(long fileLength) => PageCountOf(fileLength, PageSize);
+
+    private int PageLength(PageSource source, long pageIndex)
+    {
+        var start = pageIndex * (long)PageSize;
+        if (pageIndex < 0 || start >= source.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(pageIndex), pageIndex, $"Page {pageIndex} is outside '{source.RelativePath}' ({source.Length} bytes).");
+        }
+
+        return (int)Math.Min(PageSize, source.Length - start);
+    }
+
+    private bool TryReadCached(PageKey key, int pageLength, int offsetInPage, Span<byte> destination)
+    {
+        if (!_index.TryGetValue(key, out var entry) || !entry.TryPin())
+        {
+            return false;
+        }
+
+        var hit = false;
+        try
+        {
+            hit = ReadPageFile(entry, pageLength, offsetInPage, destination);
+            if (hit)
+            {
+                entry.Directory.Touch(entry);
+                _metrics.CacheHit();
+            }
+        }
+        finally
+        {
+            if (entry.Unpin())
+            {
+                DeletePageFile(entry);
+            }
+        }
+
+        return hit;
+    }
+
+    // Reads from the page file; on any sign of corruption the page is dropped and false returned (the caller refetches).
+    private bool ReadPageFile(PageEntry entry, int pageLength, int offsetInPage, Span<byte> destination)
+    {
+        if (entry.Length != pageLength)
+        {
+            return Corrupt(entry, $"length {entry.Length}, expected {pageLength}");
+        }
+
+        var path = entry.Directory.PathOf(entry.Key, entry.Generation);
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (entry.Verified)
+            {
+                return ReadFully(handle, destination, PageFileFormat.HeaderSize + offsetInPage)
+                    || Corrupt(entry, "the file is shorter than the page");
+            }
+
+            var imageLength = PageFileFormat.HeaderSize + entry.Length;
+            var image = ArrayPool<byte>.Shared.Rent(imageLength);
+            try
+            {
+                var span = image.AsSpan(0, imageLength);
+                if (!ReadFully(handle, span, 0) || RandomAccess.GetLength(handle) != imageLength || !PageFileFormat.IsIntact(span, entry.Key.Index, entry.Length))
+                {
+                    return Corrupt(entry, "checksum mismatch");
+                }
+
+                entry.Verified = true;
+                span.Slice(PageFileFormat.HeaderSize + offsetInPage, destination.Length).CopyTo(destination);
+                return true;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(image);
+            }
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Corrupt(entry, "the page file is missing");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Corrupt(entry, e.Message);
+        }
+    }
+
+    private static bool ReadFully(SafeFileHandle handle, Span<byte> destination, long offset)
+    {
+        var total = 0;
+        while (total < destination.Length)
+        {
+            var read = RandomAccess.Read(handle, destination[total..], offset + total);
+            if (read == 0)
+            {
+                return false;
+            }
+
+            total += read;
+        }
+
+        return true;
+    }
+
+    private bool Corrupt(PageEntry entry, string reason)
+    {
+        _metrics.ChecksumFailed();
+        PageStoreLog.CorruptPage(_logger, entry.Key, entry.Directory.Root, reason);
+        Remove(entry);
+        return false;
+    }
+
+    private PageLoad JoinOrStartLoad(PageSource source, PageKey key, int pageLength, out bool alreadyCached)
+    {
+        lock (_loadsLock)
+        {
+            // Checked again under the lock: a load publishes its page before it leaves the table, so a reader never
+            // starts a second under-storage read of a page that was just cached.
+            if (_index.TryGetValue(key, out var cached) && !cached.IsRemoved)
+            {
+                alreadyCached = true;
+                return null!;
+            }
+
+            alreadyCached = false;
+            if (_loads.TryGetValue(key, out var existing))
+            {
+                existing.AddReference();
+                _metrics.ReadCoalesced();
+                _metrics.CacheMiss();
+                return existing;
+            }
+
+            // One reference for the loader, one for this reader.
+            var load = new PageLoad(initialReferences: 2);
+            _loads.Add(key, load);
+            _metrics.CacheMiss();
+            _ = RunLoadAsync(source, key, pageLength, load);
+            return load;
+        }
+    }
+
+    // Runs without the reader's cancellation token: other readers may be waiting for the same page.
+    private async Task RunLoadAsync(PageSource source, PageKey key, int pageLength, PageLoad load)
+    {
+        try
+        {
+            var buffer = load.RentBuffer(pageLength);
+            var read = await source.Storage.ReadAsync(source.RelativePath, source.Fingerprint, key.Index * (long)PageSize, buffer.AsMemory(0, pageLength), CancellationToken.None).ConfigureAwait(false);
+            _metrics.UfsRead(read);
+            if (read != pageLength)
+            {
+                throw new UnderStorageException("/" + source.RelativePath, $"the file ended after {key.Index * (long)PageSize + read} bytes, but its status says {source.Length}; it is being changed", isTransient: true);
+            }
+
+            load.Succeed(read);
+            Store(key, buffer.AsSpan(0, read));
+        }
+        catch (Exception e)
+        {
+            load.Fail(e);
+        }
+        finally
+        {
+            lock (_loadsLock)
+            {
+                _loads.Remove(key);
+            }
+
+            load.Release();
+        }
+    }
+
+    private void Store(PageKey key, ReadOnlySpan<byte> data)
+    {
+        var directory = PickDirectory(key);
+        if (directory is null)
+        {
+            return;
+        }
+
+        var diskBytes = PageFileFormat.HeaderSize + (long)data.Length;
+        var victims = new List<PageEntry>();
+        var reserved = directory.TryReserve(diskBytes, victims);
+        foreach (var victim in victims)
+        {
+            _index.TryRemove(new KeyValuePair<PageKey, PageEntry>(victim.Key, victim));
+            DeletePageFile(victim);
+            _metrics.Evicted();
+        }
+
+        if (!reserved)
+        {
+            return;
+        }
+
+        var generation = Interlocked.Increment(ref s_generation);
+        var path = directory.PathOf(key, generation);
+        if (!TryWritePageFile(directory, path, key, data))
+        {
+            directory.CancelReservation(diskBytes);
+            return;
+        }
+
+        var entry = new PageEntry(key, directory, generation, data.Length, verified: true);
+        directory.Add(entry, Publish);
+    }
+
+    // Loads of one key never overlap and start only while the key is not indexed, so there is nothing to replace.
+    private void Publish(PageEntry entry) => _index[entry.Key] = entry;
+
+    private bool TryWritePageFile(CacheDirectory directory, string path, PageKey key, ReadOnlySpan<byte> data)
+    {
+        var temporary = path + PageFileFormat.TemporaryExtension;
+        try
+        {
+            Span<byte> header = stackalloc byte[PageFileFormat.HeaderSize];
+            PageFileFormat.WriteHeader(header, data.Length, PageFileFormat.Checksum(data), key.Index);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            using (var handle = File.OpenHandle(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, PageFileFormat.HeaderSize + data.Length))
+            {
+                RandomAccess.Write(handle, header, 0);
+                RandomAccess.Write(handle, data, PageFileFormat.HeaderSize);
+            }
+
+            // The rename is what makes the page visible: a crash before it leaves only a .tmp file, which the next
+            // start-up deletes; a crash after it may leave a page the checksum rejects on its first read.
+            File.Move(temporary, path);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _metrics.CacheWriteFailed();
+            directory.MarkDegraded(_options.DegradedRetryInterval);
+            PageStoreLog.WriteFailed(_logger, directory.Root, _options.DegradedRetryInterval, e);
+            CacheDirectory.TryDelete(temporary);
+            return false;
+        }
+    }
+
+    private CacheDirectory? PickDirectory(PageKey key)
+    {
+        // The key decides the preferred directory, so pages spread evenly; an unavailable one passes to the next.
+        var start = (int)((ulong)(key.File.Value ^ (UInt128)(ulong)key.Index) % (ulong)_directories.Length);
+        for (var i = 0; i < _directories.Length; i++)
+        {
+            var directory = _directories[(start + i) % _directories.Length];
+            if (directory.IsAvailable)
+            {
+                return directory;
+            }
+        }
+
+        return null;
+    }
+
+    // Takes a page out of the index and the quota; its file goes as soon as no reader holds it.
+    private bool Remove(PageEntry entry)
+    {
+        if (!_index.TryRemove(new KeyValuePair<PageKey, PageEntry>(entry.Key, entry)))
+        {
+            return false;
+        }
+
+        entry.Directory.Forget(entry);
+        if (entry.Doom())
+        {
+            DeletePageFile(entry);
+        }
+
+        return true;
+    }
+
+    private static void DeletePageFile(PageEntry entry) => CacheDirectory.TryDelete(entry.Directory.PathOf(entry.Key, entry.Generation));
+
+    private void Recover()
+    {
+        var clock = Stopwatch.StartNew();
+        var recovered = 0;
+        long bytes = 0;
+        foreach (var directory in _directories)
+        {
+            try
+            {
+                directory.Prepare(PageSize);
+                foreach (var page in directory.Scan(PageSize))
+                {
+                    var entry = new PageEntry(page.Key, directory, page.Generation, page.Length, verified: false);
+                    if (_index.TryAdd(page.Key, entry))
+                    {
+                        directory.AddRecovered(entry);
+                        recovered++;
+                        bytes += entry.DiskBytes;
+                    }
+                    else
+                    {
+                        // The same page in two directories (directories were reordered): keep one.
+                        DeletePageFile(entry);
+                    }
+                }
+
+                EnforceQuota(directory);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                directory.MarkDegraded(_options.DegradedRetryInterval);
+                PageStoreLog.DirectoryUnusable(_logger, directory.Root, e);
+            }
+        }
+
+        PageStoreLog.Opened(_logger, recovered, bytes, _directories.Length, clock.ElapsedMilliseconds);
+    }
+
+    // A quota lowered since the last run is honoured at once.
+    private void EnforceQuota(CacheDirectory directory)
+    {
+        if (directory.UsedBytes <= directory.QuotaBytes)
+        {
+            return;
+        }
+
+        var victims = new List<PageEntry>();
+        directory.TryReserve(0, victims);
+        foreach (var victim in victims)
+        {
+            _index.TryRemove(new KeyValuePair<PageKey, PageEntry>(victim.Key, victim));
+            DeletePageFile(victim);
+        }
+    }
+}

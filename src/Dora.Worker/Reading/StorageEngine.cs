@@ -1,0 +1,139 @@
+using Dora.Core.Errors;
+using Dora.Core.Mounts;
+using Dora.Core.Paths;
+using Dora.Core.UnderStorage;
+using Dora.Worker.Metadata;
+using Dora.Worker.Metrics;
+using Dora.Worker.Pages;
+
+namespace Dora.Worker.Reading;
+
+/// <summary>
+/// The worker's read path: path -> mount -> metadata (memory, RocksDB, under storage) -> pages (hit, or read through
+/// once and cached) -> bytes. Sequential readers get the next pages fetched ahead of them.
+/// </summary>
+public sealed class StorageEngine : IDisposable
+{
+    private readonly StorageEngineOptions _options;
+    private readonly SequentialReadDetector _sequential;
+
+    public StorageEngine(MountTable mounts, PageStoreOptions pageOptions, MetadataOptions metadataOptions, StorageEngineOptions options, WorkerMetrics metrics, Microsoft.Extensions.Logging.ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        Mounts = mounts;
+        Metrics = metrics;
+        Pages = PageStore.Open(pageOptions, metrics, logger);
+        try
+        {
+            Metadata = new MetadataStore(metadataOptions, metrics, DropOldPages);
+        }
+        catch
+        {
+            Pages.Dispose();
+            throw;
+        }
+
+        _sequential = new SequentialReadDetector(options.ReadAheadTrackedFiles);
+    }
+
+    public MountTable Mounts { get; }
+
+    public PageStore Pages { get; }
+
+    public MetadataStore Metadata { get; }
+
+    public WorkerMetrics Metrics { get; }
+
+    public async ValueTask<UfsFileStatus> GetStatusAsync(DoraPath path, CancellationToken cancellationToken) =>
+        await Metadata.GetStatusAsync(Mounts.Resolve(path), cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask<FileInfoResult> GetInfoAsync(DoraPath path, CancellationToken cancellationToken)
+    {
+        var status = await GetStatusAsync(path, cancellationToken).ConfigureAwait(false);
+        var cached = status.IsDirectory ? 0 : Pages.CachedBytes(FileKey.For(path, status.Fingerprint), status.Length);
+        return new FileInfoResult(path, status, cached);
+    }
+
+    public ValueTask<UfsListingPage> ListAsync(DoraPath path, string? after, int limit, CancellationToken cancellationToken) =>
+        Metadata.ListAsync(Mounts.Resolve(path), after, limit, cancellationToken);
+
+    /// <summary>Looks the file up once for a series of reads.</summary>
+    /// <exception cref="InvalidPathException">The path is a directory.</exception>
+    public async ValueTask<OpenedFile> OpenAsync(DoraPath path, CancellationToken cancellationToken)
+    {
+        var resolved = Mounts.Resolve(path);
+        var status = await Metadata.GetStatusAsync(resolved, cancellationToken).ConfigureAwait(false);
+        if (status.IsDirectory)
+        {
+            throw new InvalidPathException(path.Value, "it is a directory, not a file");
+        }
+
+        var source = new PageSource(FileKey.For(path, status.Fingerprint), status.Length, resolved.Mount.Storage, resolved.RelativePath, status.Fingerprint);
+        return new OpenedFile(path, status, source);
+    }
+
+    /// <summary>Reads bytes at <paramref name="offset"/> into <paramref name="destination"/>; returns the count, 0 at the end.</summary>
+    public async ValueTask<int> ReadAsync(DoraPath path, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        var file = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(file, offset, destination, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads bytes of an opened file; the count is short only at the end of the file.</summary>
+    /// <exception cref="InvalidRangeException">The offset lies past the end of the file.</exception>
+    public async ValueTask<int> ReadAsync(OpenedFile file, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (offset < 0 || offset > file.Length)
+        {
+            throw new InvalidRangeException(file.Path.Value, offset, destination.Length, file.Length);
+        }
+
+        var count = (int)Math.Min(destination.Length, file.Length - offset);
+        var pageSize = Pages.PageSize;
+        var done = 0;
+        while (done < count)
+        {
+            var position = offset + done;
+            var pageIndex = position / pageSize;
+            var inPage = (int)(position % pageSize);
+            done += await Pages.ReadAsync(file.Source, pageIndex, inPage, destination[done..count], cancellationToken).ConfigureAwait(false);
+        }
+
+        if (count > 0 && _options.ReadAheadPages > 0 && _sequential.Record(file.Source.File, offset, count))
+        {
+            ReadAhead(file.Source, (offset + count - 1) / pageSize);
+        }
+
+        return count;
+    }
+
+    /// <summary>Makes the next access to the path (or everything below it) check the under storage again.</summary>
+    public void Invalidate(DoraPath path, bool recursive) => Metadata.Invalidate(path, recursive);
+
+    public void Dispose()
+    {
+        Metadata.Dispose();
+        Pages.Dispose();
+    }
+
+    private void ReadAhead(PageSource source, long lastPageRead)
+    {
+        for (var i = 1; i <= _options.ReadAheadPages; i++)
+        {
+            if (Pages.LoadsInFlight >= _options.MaxConcurrentLoadsForReadAhead)
+            {
+                return;
+            }
+
+            if (Pages.Prefetch(source, lastPageRead + i))
+            {
+                Metrics.ReadAheadStarted();
+            }
+        }
+    }
+
+    private void DropOldPages(DoraPath path, UfsFileStatus old) => Pages.DropFile(FileKey.For(path, old.Fingerprint), old.Length);
+}
