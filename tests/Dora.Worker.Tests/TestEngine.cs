@@ -1,0 +1,97 @@
+using Dora.Core.Mounts;
+using Dora.Core.Paths;
+using Dora.Core.UnderStorage;
+using Dora.TestSupport;
+using Dora.Worker.Metadata;
+using Dora.Worker.Metrics;
+using Dora.Worker.Pages;
+using Dora.Worker.Pages.Eviction;
+using Dora.Worker.Reading;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Dora.Worker.Tests;
+
+/// <summary>
+/// A real storage engine over a real folder, with its cache and RocksDB in a temporary directory. Reopen() simulates a
+/// worker restart over the same cache.
+/// </summary>
+internal sealed class TestEngine : IDisposable
+{
+    private readonly TemporaryDirectory _temp = new("engine");
+
+    public TestEngine(int pageSize = 16 * 1024, long quota = 64L << 20, EvictionPolicyKind eviction = EvictionPolicyKind.Lru, ConsistencyMode consistency = ConsistencyMode.Ttl, TimeSpan? ttl = null, int readAheadPages = 0)
+    {
+        PageSize = pageSize;
+        Quota = quota;
+        Eviction = eviction;
+        Consistency = consistency;
+        Ttl = ttl;
+        ReadAheadPages = readAheadPages;
+        UfsRoot = _temp.Combine("ufs");
+        CacheRoot = _temp.Combine("cache");
+        Directory.CreateDirectory(UfsRoot);
+        Engine = Open();
+    }
+
+    public string UfsRoot { get; }
+
+    public string CacheRoot { get; set; }
+
+    public int PageSize { get; set; }
+
+    public long Quota { get; }
+
+    public EvictionPolicyKind Eviction { get; }
+
+    public ConsistencyMode Consistency { get; }
+
+    public TimeSpan? Ttl { get; }
+
+    public int ReadAheadPages { get; }
+
+    public StorageEngine Engine { get; private set; }
+
+    public CountingUnderStorage Ufs { get; private set; } = null!;
+
+    public WorkerMetrics Metrics => Engine.Metrics;
+
+    public PageStore Pages => Engine.Pages;
+
+    public byte[] WriteFile(string relativePath, int length, int seed) => TestFiles.Write(Path.Combine(UfsRoot, relativePath), length, seed);
+
+    public async Task<byte[]> ReadAsync(string path, long offset, int length)
+    {
+        var buffer = new byte[length];
+        var read = await Engine.ReadAsync(DoraPath.Parse(path), offset, buffer, default).Within();
+        return buffer.AsSpan(0, read).ToArray();
+    }
+
+    /// <summary>Stops the engine and starts a new one over the same cache and metadata (a worker restart).</summary>
+    public void Reopen()
+    {
+        Engine.Dispose();
+        Engine = Open();
+    }
+
+    public IEnumerable<string> PageFiles() => Directory.EnumerateFiles(Path.Combine(CacheRoot, "pages"), "*.page", SearchOption.AllDirectories);
+
+    public void Dispose()
+    {
+        Engine.Dispose();
+        _temp.Dispose();
+    }
+
+    private StorageEngine Open()
+    {
+        Ufs = new CountingUnderStorage(new LocalUnderStorage(UfsRoot));
+        var mounts = new MountTable([new Mount(DoraPath.Root, Ufs, Consistency, Ttl)]);
+        var pages = new PageStoreOptions
+        {
+            Directories = [new CacheDirectoryOptions(CacheRoot, Quota)],
+            PageSize = PageSize,
+            Eviction = Eviction,
+        };
+        var metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(_temp.Path, "metadata") };
+        return new StorageEngine(mounts, pages, metadata, new StorageEngineOptions { ReadAheadPages = ReadAheadPages }, new WorkerMetrics(), NullLogger.Instance);
+    }
+}
