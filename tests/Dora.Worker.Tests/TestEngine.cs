@@ -63,6 +63,9 @@ internal sealed class TestEngine : IDisposable
     {
         var buffer = new byte[length];
         var read = await Engine.ReadAsync(DoraPath.Parse(path), offset, buffer, default).Within();
+
+        // Pages are written behind the reader; tests look at the cache only once it is settled.
+        await Engine.Pages.WhenIdleAsync(default).Within();
         return buffer.AsSpan(0, read).ToArray();
     }
 

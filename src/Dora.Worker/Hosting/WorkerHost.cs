@@ -72,6 +72,15 @@ public sealed class WorkerHost : IAsyncDisposable
         try
         {
             await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+
+            // Let pages already read finish reaching disk, so a restart finds them; bounded so a stuck disk cannot
+            // hold the shutdown.
+            using var drain = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await Engine.Pages.WhenIdleAsync(drain.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Pages still being written are lost; the next start-up deletes their temporary files.
         }
         finally
         {

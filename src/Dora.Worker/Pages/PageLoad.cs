@@ -18,7 +18,15 @@ internal sealed class PageLoad
         _references = initialReferences;
     }
 
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the page's bytes are available to readers (or the read failed).</summary>
     public Task Completion => _completion.Task;
+
+    /// <summary>Completes when the load is over, the page written to disk or given up.</summary>
+    public Task Finished => _finished.Task;
+
+    public void Finish() => _finished.TrySetResult();
 
     /// <summary>The page's bytes; valid once <see cref="Completion"/> succeeded and while a reference is held.</summary>
     public ReadOnlySpan<byte> Data => _buffer.AsSpan(0, Length);

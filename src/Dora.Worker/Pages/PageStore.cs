@@ -136,6 +136,29 @@ public sealed class PageStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until no page load is running: every page read so far is on disk (or was given up). Pages are written
+    /// behind the readers, so this is what a caller awaits before relying on what the cache holds.
+    /// </summary>
+    public async Task WhenIdleAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task[] running;
+            lock (_loadsLock)
+            {
+                running = [.. _loads.Values.Select(load => load.Finished)];
+            }
+
+            if (running.Length == 0)
+            {
+                return;
+            }
+
+            await Task.WhenAll(running).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public bool Contains(PageKey key) => _index.TryGetValue(key, out var entry) && !entry.IsRemoved;
 
     /// <summary>Bytes of this file version that are cached.</summary>
@@ -349,6 +372,7 @@ public sealed class PageStore : IDisposable
             }
 
             load.Release();
+            load.Finish();
         }
     }
 

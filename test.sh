@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test project and ends with one line: "N passed, N failed" (", N skipped" when any were skipped).
+# Exits non-zero when a test failed, the build failed, or no test ran. Installs what the tests need first.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "test.sh: the .NET SDK (dotnet) is required; see global.json for the version" >&2
+  exit 1
+fi
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+dotnet test Dora.sln -c Release --nologo 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# One summary line per test assembly, e.g. "Passed!  - Failed:     0, Passed:    41, Skipped:     0, Total:    41".
+read -r passed failed skipped < <(grep -E '(Passed|Failed)! +- Failed: ' "$log" | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\2 \1 \3/' \
+  | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
+
+summary="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
+
+if [ "$status" -ne 0 ] || [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ]; then
+  exit 1
+fi
