@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Globalization;
+using Dora.Benchmarks;
+using Dora.Core.Paths;
+using Dora.Core.UnderStorage;
+
+// Storage-engine benchmarks. Each measures its baseline in the same run and prints baseline, Dora and the ratio.
+//   read      P5 cold sequential read vs direct read; page-hit read vs RandomAccess.Read of the source (the limit)
+//   restart   P10 reopening a store with N cached pages: time until the first hit, under-storage reads
+//   metadata  in-process status lookups per second at N entries (memory level, and RocksDB level)
+var mode = args.Length > 0 ? args[0] : "all";
+var work = Path.GetFullPath(Environment.GetEnvironmentVariable("DORA_BENCH_DIR") ?? Path.Combine("benchmarks", ".work"));
+Directory.CreateDirectory(work);
+string Option(string name, string fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+}
+
+if (mode is "read" or "all")
+{
+    await ReadBenchAsync(long.Parse(Option("--file-mib", "1024"), CultureInfo.InvariantCulture) << 20);
+}
+
+if (mode is "restart" or "all")
+{
+    await RestartBenchAsync(int.Parse(Option("--pages", "1000000"), CultureInfo.InvariantCulture), int.Parse(Option("--page-size", "4096"), CultureInfo.InvariantCulture));
+}
+
+if (mode is "metadata" or "all")
+{
+    await MetadataBenchAsync(int.Parse(Option("--entries", "1000000"), CultureInfo.InvariantCulture));
+}
+
+Console.WriteLine($"peak RSS of the benchmark process: {Measure.PeakRssMiB():0} MiB");
+
+async Task ReadBenchAsync(long fileLength)
+{
+    var ufs = Path.Combine(work, "ufs");
+    var source = Path.Combine(ufs, "big.bin");
+    EngineBench.WriteFile(source, fileLength);
+    var cache = Path.Combine(work, "cache-read");
+    if (Directory.Exists(cache))
+    {
+        Directory.Delete(cache, true);
+    }
+
+    var buffer = new byte[1 << 20];
+    var dropped = Measure.TryDropPageCache();
+    var direct = Stopwatch.StartNew();
+    using (var handle = File.OpenHandle(source))
+    {
+        for (long offset = 0; offset < fileLength; offset += buffer.Length)
+        {
+            RandomAccess.Read(handle, buffer, offset);
+        }
+    }
+
+    direct.Stop();
+    using var engine = EngineBench.Open(ufs, cache, 1 << 20, fileLength * 2);
+    var path = DoraPath.Parse("/big.bin");
+    Measure.TryDropPageCache();
+    var cold = Stopwatch.StartNew();
+    var file = await engine.OpenAsync(path, default);
+    for (long offset = 0; offset < fileLength; offset += buffer.Length)
+    {
+        await engine.ReadAsync(file, offset, buffer, default);
+    }
+
+    cold.Stop();
+    await engine.Pages.WhenIdleAsync(default);
+    var coldWithWrites = cold.Elapsed + TimeSpan.Zero;
+
+    // Hits: both sides read warm data (the source from the OS page cache, Dora from its page files).
+    var hitRuns = 3;
+    double bestDirect = double.MaxValue, bestHit = double.MaxValue;
+    using (var handle = File.OpenHandle(source))
+    {
+        for (var run = 0; run < hitRuns; run++)
+        {
+            var sw = Stopwatch.StartNew();
+            for (long offset = 0; offset < fileLength; offset += buffer.Length)
+            {
+                RandomAccess.Read(handle, buffer, offset);
+            }
+
+            bestDirect = Math.Min(bestDirect, sw.Elapsed.TotalSeconds);
+            sw.Restart();
+            for (long offset = 0; offset < fileLength; offset += buffer.Length)
+            {
+                await engine.ReadAsync(file, offset, buffer, default);
+            }
+
+            bestHit = Math.Min(bestHit, sw.Elapsed.TotalSeconds);
+        }
+    }
+
+    var mib = fileLength / (double)(1 << 20);
+    Console.WriteLine($"## read: {mib:0} MiB file, 1 MiB reads, page cache dropped before cold runs: {(dropped ? "yes" : "no (not permitted; both sides read from the OS page cache)")}");
+    Console.WriteLine(Measure.Row("workload", "baseline", "Dora", "ratio"));
+    Console.WriteLine(Measure.Row("---", "---", "---", "---"));
+    Console.WriteLine(Measure.Row("P5 cold read (all misses)", $"direct read {direct.Elapsed.TotalSeconds:0.000} s ({mib / direct.Elapsed.TotalSeconds:0} MiB/s)", $"{coldWithWrites.TotalSeconds:0.000} s ({mib / coldWithWrites.TotalSeconds:0} MiB/s)", $"{coldWithWrites.TotalSeconds / direct.Elapsed.TotalSeconds:0.00}x the direct time (target <= 1.25x)"));
+    Console.WriteLine(Measure.Row("page-hit read throughput", $"RandomAccess.Read {mib / bestDirect:0} MiB/s", $"{mib / bestHit:0} MiB/s", $"{bestDirect / bestHit:0.00}x of the limit"));
+    Console.WriteLine($"hits {engine.Metrics.CacheHits}, misses {engine.Metrics.CacheMisses}, under-storage bytes {engine.Metrics.UfsBytesRead}");
+}
+
+async Task RestartBenchAsync(int pages, int pageSize)
+{
+    var ufs = Path.Combine(work, "ufs-restart");
+    var source = Path.Combine(ufs, "pages.bin");
+    var length = (long)pages * pageSize;
+    EngineBench.WriteFile(source, length);
+    var cache = Path.Combine(work, $"cache-restart-{pages}-{pageSize}");
+    var path = DoraPath.Parse("/pages.bin");
+    var buffer = new byte[1 << 20];
+    var fill = Stopwatch.StartNew();
+    using (var engine = EngineBench.Open(ufs, cache, pageSize, length * 2))
+    {
+        if (engine.Pages.PageCount < pages)
+        {
+            var file = await engine.OpenAsync(path, default);
+            for (long offset = 0; offset < length; offset += buffer.Length)
+            {
+                await engine.ReadAsync(file, offset, buffer, default);
+            }
+
+            await engine.Pages.WhenIdleAsync(default);
+        }
+    }
+
+    fill.Stop();
+    Measure.TryDropPageCache();
+    var counting = new CountingStorage(new LocalUnderStorage(ufs));
+    var restart = Stopwatch.StartNew();
+    using var reopened = EngineBench.Open(ufs, cache, pageSize, length * 2, counting);
+    var opened = restart.Elapsed;
+    var one = new byte[pageSize];
+    await reopened.ReadAsync(path, (long)(pages / 2) * pageSize, one, default);
+    var firstHit = restart.Elapsed;
+    Console.WriteLine($"## restart: {reopened.Pages.PageCount} pages of {pageSize} bytes (filled in {fill.Elapsed.TotalSeconds:0.0} s)");
+    Console.WriteLine(Measure.Row("P10 restart", "index rebuilt", "first hit served", "under-storage reads", "target"));
+    Console.WriteLine(Measure.Row("---", "---", "---", "---", "---"));
+    Console.WriteLine(Measure.Row($"{reopened.Pages.PageCount} pages", $"{opened.TotalSeconds:0.00} s", $"{firstHit.TotalSeconds:0.00} s", counting.Reads, "hits within 10 s, 0 under-storage reads"));
+    Console.WriteLine($"hits {reopened.Metrics.CacheHits}, misses {reopened.Metrics.CacheMisses}");
+}
+
+async Task MetadataBenchAsync(int entries)
+{
+    foreach (var memoryEntries in new[] { entries, Math.Max(1, entries / 10) })
+    {
+        var synthetic = new SyntheticUnderStorage(entries);
+        var cache = Path.Combine(work, $"cache-metadata-{entries}-{memoryEntries}");
+        if (Directory.Exists(cache))
+        {
+            Directory.Delete(cache, true);
+        }
+
+        using var engine = EngineBench.Open(work, cache, 1 << 20, 1 << 30, synthetic, memoryEntries);
+        var paths = new DoraPath[entries];
+        for (var i = 0; i < entries; i++)
+        {
+            paths[i] = DoraPath.Parse($"/f/{i:D7}");
+        }
+
+        var fill = Stopwatch.StartNew();
+        foreach (var p in paths)
+        {
+            await engine.GetStatusAsync(p, default);
+        }
+
+        fill.Stop();
+        var random = new Random(3);
+        var lookups = Math.Min(entries, 2_000_000);
+        var order = new int[lookups];
+        for (var i = 0; i < lookups; i++)
+        {
+            order[i] = random.Next(entries);
+        }
+
+        var statsBefore = synthetic.Stats;
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < lookups; i++)
+        {
+            await engine.GetStatusAsync(paths[order[i]], default);
+        }
+
+        sw.Stop();
+        var level = memoryEntries >= entries ? "memory" : $"memory {memoryEntries} + RocksDB";
+        Console.WriteLine($"## metadata: {entries} entries, {level}");
+        Console.WriteLine(Measure.Row("lookups", "seconds", "lookups/s", "under-storage stats during lookups", "target"));
+        Console.WriteLine(Measure.Row("---", "---", "---", "---", "---"));
+        Console.WriteLine(Measure.Row(lookups, $"{sw.Elapsed.TotalSeconds:0.00}", $"{lookups / sw.Elapsed.TotalSeconds:0}", synthetic.Stats - statsBefore, ">= 100k/s in-process"));
+        Console.WriteLine($"filled {entries} entries in {fill.Elapsed.TotalSeconds:0.0} s; memory lookups {engine.Metrics.MetadataMemoryLookups}, rocksdb lookups {engine.Metrics.MetadataRocksDbLookups}");
+    }
+}
+
+/// <summary>Counts reads reaching the under storage after a restart (there should be none).</summary>
+internal sealed class CountingStorage(IUnderStorage inner) : IUnderStorage
+{
+    public int Reads;
+
+    public string Description => inner.Description;
+
+    public ValueTask<UfsFileStatus> StatAsync(string relativePath, CancellationToken cancellationToken) => inner.StatAsync(relativePath, cancellationToken);
+
+    public ValueTask<int> ReadAsync(string relativePath, Fingerprint expected, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref Reads);
+        return inner.ReadAsync(relativePath, expected, offset, buffer, cancellationToken);
+    }
+
+    public ValueTask<UfsListingPage> ListAsync(string relativePath, string? after, int limit, CancellationToken cancellationToken) => inner.ListAsync(relativePath, after, limit, cancellationToken);
+
+    public void Dispose() => inner.Dispose();
+}
