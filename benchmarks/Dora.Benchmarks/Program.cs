@@ -3,6 +3,7 @@ using System.Globalization;
 using Dora.Benchmarks;
 using Dora.Core.Paths;
 using Dora.Core.UnderStorage;
+using Dora.TestSupport;
 
 // Storage-engine benchmarks. Each measures its baseline in the same run and prints baseline, Dora and the ratio.
 //   read      P5 cold sequential read vs direct read; page-hit read vs RandomAccess.Read of the source (the limit)
@@ -130,7 +131,7 @@ async Task RestartBenchAsync(int pages, int pageSize)
 
     fill.Stop();
     Measure.TryDropPageCache();
-    var counting = new CountingStorage(new LocalUnderStorage(ufs));
+    var counting = new CountingUnderStorage(new LocalUnderStorage(ufs));
     var restart = Stopwatch.StartNew();
     using var reopened = EngineBench.Open(ufs, cache, pageSize, length * 2, counting);
     var opened = restart.Elapsed;
@@ -192,24 +193,4 @@ async Task MetadataBenchAsync(int entries)
         Console.WriteLine(Measure.Row(lookups, $"{sw.Elapsed.TotalSeconds:0.00}", $"{lookups / sw.Elapsed.TotalSeconds:0}", synthetic.Stats - statsBefore, ">= 100k/s in-process"));
         Console.WriteLine($"filled {entries} entries in {fill.Elapsed.TotalSeconds:0.0} s; memory lookups {engine.Metrics.MetadataMemoryLookups}, rocksdb lookups {engine.Metrics.MetadataRocksDbLookups}");
     }
-}
-
-/// <summary>Counts reads reaching the under storage after a restart (there should be none).</summary>
-internal sealed class CountingStorage(IUnderStorage inner) : IUnderStorage
-{
-    public int Reads;
-
-    public string Description => inner.Description;
-
-    public ValueTask<UfsFileStatus> StatAsync(string relativePath, CancellationToken cancellationToken) => inner.StatAsync(relativePath, cancellationToken);
-
-    public ValueTask<int> ReadAsync(string relativePath, Fingerprint expected, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        Interlocked.Increment(ref Reads);
-        return inner.ReadAsync(relativePath, expected, offset, buffer, cancellationToken);
-    }
-
-    public ValueTask<UfsListingPage> ListAsync(string relativePath, string? after, int limit, CancellationToken cancellationToken) => inner.ListAsync(relativePath, after, limit, cancellationToken);
-
-    public void Dispose() => inner.Dispose();
 }

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs the storage-engine benchmarks (P5 cold read, page-hit throughput, P10 restart, metadata lookups), each with its
+# baseline measured in the same run, and prints the tables that go into benchmarks/RESULTS.md.
+#   benchmarks/run.sh [read|restart|metadata|all] [--file-mib N] [--pages N] [--page-size N] [--entries N]
+# Work files go to benchmarks/.work (DORA_BENCH_DIR to move them); the restart benchmark needs pages x page-size of disk
+# twice over (4 GiB source + 4 GiB cache for the default million 4 KiB pages).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if ! [ -x /usr/bin/time ]; then
+  apt-get update -qq && apt-get install -y -qq time >/dev/null
+fi
+dotnet build benchmarks/Dora.Benchmarks -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary"
+/usr/bin/time -f "peak RSS (time -v): %M KiB, wall %e s" dotnet artifacts/bin/Dora.Benchmarks/release/Dora.Benchmarks.dll "${@:-all}"
