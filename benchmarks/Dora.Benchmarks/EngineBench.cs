@@ -19,7 +19,7 @@ internal static class EngineBench
             mounts,
             new PageStoreOptions { Directories = [new CacheDirectoryOptions(Path.Combine(cacheRoot, "pages"), quota)], PageSize = pageSize },
             new MetadataOptions { DatabaseDirectory = Path.Combine(cacheRoot, "metadata"), MemoryMaxEntries = memoryEntries },
-            new StorageEngineOptions(),
+            new StorageEngineOptions { ReadAheadPages = int.Parse(Environment.GetEnvironmentVariable("DORA_READAHEAD") ?? "4", System.Globalization.CultureInfo.InvariantCulture) },
             new WorkerMetrics(),
             NullLogger.Instance);
     }
