@@ -3,7 +3,8 @@
 # baseline measured in the same run, and prints the tables that go into benchmarks/RESULTS.md.
 #   benchmarks/run.sh [read|restart|metadata|all] [--file-mib N] [--pages N] [--page-size N] [--entries N]
 # Work files go to benchmarks/.work (DORA_BENCH_DIR to move them); the restart benchmark needs pages x page-size of disk
-# twice over (4 GiB source + 4 GiB cache for the default million 4 KiB pages).
+# twice over (4 GiB source + 4 GiB cache for the default million 4 KiB pages). DORA_READAHEAD sets the read-ahead
+# pages of the engine under test (default 4, as a worker).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if ! [ -x /usr/bin/time ]; then
