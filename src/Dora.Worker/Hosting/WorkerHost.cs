@@ -13,8 +13,13 @@ namespace Dora.Worker.Hosting;
 /// <summary>A running worker: its storage engine and its HTTP endpoint. Dispose to stop it.</summary>
 public sealed class WorkerHost : IAsyncDisposable
 {
+    /// <summary>How often expired metadata is swept out of RocksDB: hourly, cheap next to the 7-day retention.</summary>
+    private static readonly TimeSpan MetadataSweepInterval = TimeSpan.FromHours(1);
+
     private readonly WebApplication _app;
     private readonly WorkerMetrics _metrics;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _sweeper;
 
     private WorkerHost(WebApplication app, StorageEngine engine, WorkerMetrics metrics, Uri httpAddress)
     {
@@ -22,6 +27,7 @@ public sealed class WorkerHost : IAsyncDisposable
         Engine = engine;
         _metrics = metrics;
         HttpAddress = httpAddress;
+        _sweeper = SweepMetadataAsync(_stopping.Token);
     }
 
     public StorageEngine Engine { get; }
@@ -69,6 +75,9 @@ public sealed class WorkerHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _sweeper.ConfigureAwait(false);
+        _stopping.Dispose();
         try
         {
             await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
@@ -87,6 +96,22 @@ public sealed class WorkerHost : IAsyncDisposable
             await _app.DisposeAsync().ConfigureAwait(false);
             Engine.Dispose();
             _metrics.Dispose();
+        }
+    }
+
+    private async Task SweepMetadataAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(MetadataSweepInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                Engine.Metadata.SweepExpired();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
         }
     }
 }
