@@ -104,7 +104,12 @@ public sealed class ReadPathTests : IDisposable
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _t.Ufs.ReadGate = gate;
         var readers = Enumerable.Range(0, 20).Select(i => _t.ReadAsync("/hot.bin", i * 100, 100)).ToArray();
-        await Task.Delay(200);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (_t.Metrics.CoalescedReads < 19 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
         gate.SetResult();
         var results = await Task.WhenAll(readers).Within();
         for (var i = 0; i < results.Length; i++)
