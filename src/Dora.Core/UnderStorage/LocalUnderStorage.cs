@@ -26,9 +26,6 @@ public sealed class LocalUnderStorage : IUnderStorage
 
     public string Description { get; }
 
-    /// <summary>The physical root folder.</summary>
-    public string RootDirectory => _root;
-
     public ValueTask<UfsFileStatus> StatAsync(string relativePath, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

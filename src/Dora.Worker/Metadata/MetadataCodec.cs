@@ -44,7 +44,7 @@ internal static class MetadataCodec
     }
 
     /// <summary>Decodes an entry; null for bytes this version cannot read (they are then treated as a miss).</summary>
-    public static MetadataEntry? Decode(ReadOnlySpan<byte> bytes)
+    public static MetadataEntry? Decode(byte[] bytes)
     {
         if (bytes.Length < 18 || bytes[0] != Format)
         {
@@ -53,7 +53,7 @@ internal static class MetadataCodec
 
         try
         {
-            using var stream = new MemoryStream(bytes.ToArray(), writable: false);
+            using var stream = new MemoryStream(bytes, writable: false);
             using var reader = new BinaryReader(stream, Encoding.UTF8);
             reader.ReadByte();
             var kind = (MetadataEntryKind)reader.ReadByte();

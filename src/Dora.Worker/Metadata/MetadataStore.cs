@@ -23,6 +23,9 @@ public sealed class MetadataStore : IDisposable
     private readonly Dictionary<string, Task<MetadataEntry>> _checks = new(StringComparer.Ordinal);
     private readonly Lock _checksLock = new();
 
+    // Made once: a method group passed per lookup would allocate a delegate on every status call, hits included.
+    private readonly Func<ResolvedPath, CancellationToken, Task<MetadataEntry>> _statFromStorage;
+
     public MetadataStore(MetadataOptions options, WorkerMetrics metrics, Action<DoraPath, UfsFileStatus> onFileChanged, TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -33,6 +36,7 @@ public sealed class MetadataStore : IDisposable
         _clock = clock ?? TimeProvider.System;
         _memory = new MemoryMetadataCache(options.MemoryMaxEntries, options.MemoryTtl);
         _disk = new RocksMetadataStore(options.DatabaseDirectory, options.DiskTtl);
+        _statFromStorage = StatAsync;
     }
 
     /// <summary>Largest listing page served.</summary>
@@ -46,7 +50,7 @@ public sealed class MetadataStore : IDisposable
     public async ValueTask<UfsFileStatus> GetStatusAsync(ResolvedPath resolved, CancellationToken cancellationToken)
     {
         var key = MetadataKeys.Status(resolved.Path);
-        var entry = await LookupAsync(key, resolved, StatAsync, cancellationToken).ConfigureAwait(false);
+        var entry = await LookupAsync(key, resolved, _statFromStorage, cancellationToken).ConfigureAwait(false);
         return entry.Kind == MetadataEntryKind.Status ? entry.Status! : throw new DoraFileNotFoundException(resolved.Path.Value);
     }
 
@@ -74,11 +78,9 @@ public sealed class MetadataStore : IDisposable
 
         _memory.Invalidate(Matches);
         _disk.Invalidate("s" + path.Value, Matches);
+
+        // The parent's key prefix also covers the listings of the path and of everything below it.
         _disk.Invalidate("l" + path.Parent.Value, Matches);
-        if (!path.IsRoot)
-        {
-            _disk.Invalidate("l" + path.Value, Matches);
-        }
     }
 
     /// <summary>Deletes expired RocksDB entries; returns how many.</summary>

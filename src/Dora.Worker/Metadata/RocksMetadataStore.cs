@@ -62,7 +62,7 @@ internal sealed class RocksMetadataStore : IDisposable
                     continue;
                 }
 
-                var entry = MetadataCodec.Decode(iterator.GetValueSpan());
+                var entry = MetadataCodec.Decode(iterator.Value());
                 if (entry is null || entry.Kind == MetadataEntryKind.Listing)
                 {
                     batch.Delete(keyBytes);
@@ -87,7 +87,7 @@ internal sealed class RocksMetadataStore : IDisposable
         {
             for (iterator.SeekToFirst(); iterator.Valid(); iterator.Next())
             {
-                var entry = MetadataCodec.Decode(iterator.GetValueSpan());
+                var entry = MetadataCodec.Decode(iterator.Value());
                 if (entry is null || nowMs - entry.StoredAtMs >= _ttlMs)
                 {
                     batch.Delete(iterator.Key());

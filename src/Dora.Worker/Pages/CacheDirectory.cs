@@ -34,17 +34,6 @@ internal sealed class CacheDirectory
 
     public long UsedBytes => Interlocked.Read(ref _usedBytes);
 
-    public int PageCount
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _members.Count;
-            }
-        }
-    }
-
     /// <summary>False while the directory is bypassed after a write failure.</summary>
     public bool IsAvailable => Environment.TickCount64 >= Interlocked.Read(ref _degradedUntilTicks);
 

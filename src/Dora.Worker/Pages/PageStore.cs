@@ -88,8 +88,8 @@ public sealed class PageStore : IDisposable
                 return count;
             }
 
-            var load = JoinOrStartLoad(source, key, pageLength, out var alreadyCached);
-            if (alreadyCached)
+            var load = JoinOrStartLoad(source, key, pageLength);
+            if (load is null)
             {
                 continue;
             }
@@ -116,6 +116,7 @@ public sealed class PageStore : IDisposable
             return false;
         }
 
+        // Sequential hits call this for every read: a cached page is ruled out without taking the lock.
         var key = new PageKey(source.File, pageIndex);
         if (_index.ContainsKey(key))
         {
@@ -124,15 +125,8 @@ public sealed class PageStore : IDisposable
 
         lock (_loadsLock)
         {
-            if (_index.ContainsKey(key) || _loads.ContainsKey(key))
-            {
-                return false;
-            }
-
-            var load = new PageLoad(initialReferences: 1);
-            _loads.Add(key, load);
-            _ = RunLoadAsync(source, key, PageLength(source, pageIndex), load);
-            return true;
+            FindOrStartLoadLocked(source, key, PageLength(source, pageIndex), waitingReader: false, out var started);
+            return started;
         }
     }
 
@@ -159,16 +153,13 @@ public sealed class PageStore : IDisposable
         }
     }
 
-    public bool Contains(PageKey key) => _index.TryGetValue(key, out var entry) && !entry.IsRemoved;
-
     /// <summary>Bytes of this file version that are cached.</summary>
     public long CachedBytes(FileKey file, long fileLength)
     {
         long total = 0;
-        var pages = PageCountOf(fileLength);
-        for (long i = 0; i < pages; i++)
+        foreach (var entry in IndexedPagesOf(file, fileLength))
         {
-            if (_index.TryGetValue(new PageKey(file, i), out var entry) && !entry.IsRemoved)
+            if (!entry.IsRemoved)
             {
                 total += entry.Length;
             }
@@ -182,10 +173,9 @@ public sealed class PageStore : IDisposable
     public int DropFile(FileKey file, long fileLength)
     {
         var removed = 0;
-        var pages = PageCountOf(fileLength);
-        for (long i = 0; i < pages; i++)
+        foreach (var entry in IndexedPagesOf(file, fileLength))
         {
-            if (_index.TryGetValue(new PageKey(file, i), out var entry) && Remove(entry))
+            if (Remove(entry))
             {
                 removed++;
             }
@@ -199,9 +189,18 @@ public sealed class PageStore : IDisposable
         // Page files are the durable state; nothing is held open between reads.
     }
 
-    internal static long PageCountOf(long fileLength, int pageSize) => (fileLength + pageSize - 1) / pageSize;
-
-    private long PageCountOf(long fileLength) => PageCountOf(fileLength, PageSize);
+    // Pages are found by key, page index by page index: a file version's pages need no index of their own.
+    private IEnumerable<PageEntry> IndexedPagesOf(FileKey file, long fileLength)
+    {
+        var pages = (fileLength + PageSize - 1) / PageSize;
+        for (long i = 0; i < pages; i++)
+        {
+            if (_index.TryGetValue(new PageKey(file, i), out var entry))
+            {
+                yield return entry;
+            }
+        }
+    }
 
     private int PageLength(PageSource source, long pageIndex)
     {
@@ -314,34 +313,47 @@ public sealed class PageStore : IDisposable
         return false;
     }
 
-    private PageLoad JoinOrStartLoad(PageSource source, PageKey key, int pageLength, out bool alreadyCached)
+    /// <summary>The load this reader now holds a reference to; null when the page turned out to be cached.</summary>
+    private PageLoad? JoinOrStartLoad(PageSource source, PageKey key, int pageLength)
     {
         lock (_loadsLock)
         {
-            // Checked again under the lock: a load publishes its page before it leaves the table, so a reader never
-            // starts a second under-storage read of a page that was just cached.
-            if (_index.TryGetValue(key, out var cached) && !cached.IsRemoved)
+            var load = FindOrStartLoadLocked(source, key, pageLength, waitingReader: true, out var started);
+            if (load is not null)
             {
-                alreadyCached = true;
-                return null!;
-            }
-
-            alreadyCached = false;
-            if (_loads.TryGetValue(key, out var existing))
-            {
-                existing.AddReference();
-                _metrics.ReadCoalesced();
                 _metrics.CacheMiss();
-                return existing;
+                if (!started)
+                {
+                    load.AddReference();
+                    _metrics.ReadCoalesced();
+                }
             }
 
-            // One reference for the loader, one for this reader.
-            var load = new PageLoad(initialReferences: 2);
-            _loads.Add(key, load);
-            _metrics.CacheMiss();
-            _ = RunLoadAsync(source, key, pageLength, load);
             return load;
         }
+    }
+
+    // Called under _loadsLock. The index is checked again under the lock: a load publishes its page before it leaves
+    // the table, so nobody starts a second under-storage read of a page that was just cached (null is returned).
+    private PageLoad? FindOrStartLoadLocked(PageSource source, PageKey key, int pageLength, bool waitingReader, out bool started)
+    {
+        started = false;
+        if (_index.TryGetValue(key, out var cached) && !cached.IsRemoved)
+        {
+            return null;
+        }
+
+        if (_loads.TryGetValue(key, out var existing))
+        {
+            return existing;
+        }
+
+        // The loader holds one reference; a reader that will wait for the page holds another.
+        var load = new PageLoad(initialReferences: waitingReader ? 2 : 1);
+        _loads.Add(key, load);
+        started = true;
+        _ = RunLoadAsync(source, key, pageLength, load);
+        return load;
     }
 
     // Runs without the reader's cancellation token: other readers may be waiting for the same page.
@@ -387,12 +399,7 @@ public sealed class PageStore : IDisposable
         var diskBytes = PageFileFormat.HeaderSize + (long)data.Length;
         var victims = new List<PageEntry>();
         var reserved = directory.TryReserve(diskBytes, victims);
-        foreach (var victim in victims)
-        {
-            _index.TryRemove(new KeyValuePair<PageKey, PageEntry>(victim.Key, victim));
-            DeletePageFile(victim);
-            _metrics.Evicted();
-        }
+        DiscardEvicted(victims);
 
         if (!reserved)
         {
@@ -526,10 +533,17 @@ public sealed class PageStore : IDisposable
 
         var victims = new List<PageEntry>();
         directory.TryReserve(0, victims);
+        DiscardEvicted(victims);
+    }
+
+    // Pages a directory evicted (already out of its quota and order) leave the index and the disk.
+    private void DiscardEvicted(List<PageEntry> victims)
+    {
         foreach (var victim in victims)
         {
             _index.TryRemove(new KeyValuePair<PageKey, PageEntry>(victim.Key, victim));
             DeletePageFile(victim);
+            _metrics.Evicted();
         }
     }
 }

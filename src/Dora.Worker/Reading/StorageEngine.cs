@@ -5,6 +5,7 @@ using Dora.Core.UnderStorage;
 using Dora.Worker.Metadata;
 using Dora.Worker.Metrics;
 using Dora.Worker.Pages;
+using Microsoft.Extensions.Logging;
 
 namespace Dora.Worker.Reading;
 
@@ -17,7 +18,7 @@ public sealed class StorageEngine : IDisposable
     private readonly StorageEngineOptions _options;
     private readonly SequentialReadDetector _sequential;
 
-    public StorageEngine(MountTable mounts, PageStoreOptions pageOptions, MetadataOptions metadataOptions, StorageEngineOptions options, WorkerMetrics metrics, Microsoft.Extensions.Logging.ILogger logger)
+    public StorageEngine(MountTable mounts, PageStoreOptions pageOptions, MetadataOptions metadataOptions, StorageEngineOptions options, WorkerMetrics metrics, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
