@@ -9,6 +9,7 @@ using Dora.TestSupport;
 //   read      P5 cold sequential read vs direct read; page-hit read vs RandomAccess.Read of the source (the limit)
 //   restart   P10 reopening a store with N cached pages: time until the first hit, under-storage reads
 //   metadata  in-process status lookups per second at N entries (memory level, and RocksDB level)
+//   hashing   P7 every placement policy at 10, 100, 1000 workers: balance, moved keys, lookup time, memory
 var mode = args.Length > 0 ? args[0] : "all";
 var work = Path.GetFullPath(Environment.GetEnvironmentVariable("DORA_BENCH_DIR") ?? Path.Combine("benchmarks", ".work"));
 Directory.CreateDirectory(work);
@@ -31,6 +32,13 @@ if (mode is "restart" or "all")
 if (mode is "metadata" or "all")
 {
     await MetadataBenchAsync(int.Parse(Option("--entries", "1000000"), CultureInfo.InvariantCulture));
+}
+
+if (mode is "hashing" or "all")
+{
+    var sizes = Option("--workers", "10,100,1000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+    var policies = Option("--policies", string.Join(",", Dora.Core.Hashing.PlacementPolicies.Names)).Split(',');
+    HashingBench.Run(int.Parse(Option("--keys", "10000000"), CultureInfo.InvariantCulture), sizes, policies);
 }
 
 Console.WriteLine($"peak RSS of the benchmark process: {Measure.PeakRssMiB():0} MiB");
