@@ -1,0 +1,188 @@
+using System.Diagnostics.Metrics;
+using Dora.Core.Hashing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Dora.Registry;
+
+/// <summary>
+/// A process's view of the cluster: the membership it follows and the hash ring built from it. Rebuilds are rate
+/// limited (<see cref="ClusterViewOptions.RebuildInterval"/>), and a view that suddenly turns empty is only believed
+/// after it is confirmed (<see cref="ClusterViewOptions.EmptyViewConfirmation"/>).
+/// </summary>
+public sealed class ClusterView : IAsyncDisposable
+{
+    private readonly IClusterRegistry _registry;
+    private readonly IMembershipWatch _watch;
+    private readonly ClusterViewOptions _options;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _signal = new(0, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private readonly Meter _meter;
+    private volatile Snapshot _snapshot;
+    private long _ringChanges;
+
+    private ClusterView(IClusterRegistry registry, IMembershipWatch watch, ClusterViewOptions options, ILogger logger)
+    {
+        _registry = registry;
+        _watch = watch;
+        _options = options;
+        _logger = logger;
+        Membership initial = watch.Current;
+        _snapshot = new Snapshot(initial, initial.ToRing(options.Policy, options.CapacityWeights));
+        _meter = new Meter(MeterName);
+        _meter.CreateObservableGauge("dora.registry.connected", () => IsRegistryConnected ? 1 : 0,
+            description: "1 while the registry is reachable; 0 while this process serves from the last membership it saw.");
+        _meter.CreateObservableGauge("dora.cluster.workers", () => Membership.Workers.Count, unit: "{worker}",
+            description: "Workers in the membership this process routes by.");
+        _meter.CreateObservableGauge("dora.registry.empty_view_suspected", () => IsEmptyViewSuspected ? 1 : 0,
+            description: "1 while an empty membership is held back awaiting confirmation.");
+        _meter.CreateObservableCounter("dora.cluster.ring_changes", () => Interlocked.Read(ref _ringChanges), unit: "{change}",
+            description: "Ring rebuilds after membership changes.");
+        _watch.Changed += OnWatchChanged;
+        _loop = Task.Run(() => RebuildAsync(_stop.Token));
+    }
+
+    /// <summary>Reads the membership from <paramref name="registry"/> and follows it.</summary>
+    /// <exception cref="RegistryUnavailableException">The registry cannot be reached, so there is no first view.</exception>
+    public static async Task<ClusterView> StartAsync(IClusterRegistry registry, ClusterViewOptions? options, ILogger? logger, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        IMembershipWatch watch = await registry.WatchAsync(cancellationToken).ConfigureAwait(false);
+        return new ClusterView(registry, watch, options ?? new ClusterViewOptions(), logger ?? NullLogger.Instance);
+    }
+
+    /// <summary>Name of the <see cref="Meter"/> every view reports to.</summary>
+    public const string MeterName = "Dora.Registry";
+
+    /// <summary>The membership the ring was built from.</summary>
+    public Membership Membership => _snapshot.Membership;
+
+    /// <summary>The current ring (immutable; a change builds a new one).</summary>
+    public HashRing Ring => _snapshot.Ring;
+
+    /// <summary>False while the registry is unreachable: the view is the last one seen.</summary>
+    public bool IsRegistryConnected => _watch.IsConnected;
+
+    /// <summary>True while an empty view is held back awaiting confirmation.</summary>
+    public bool IsEmptyViewSuspected { get; private set; }
+
+    /// <summary>Where the membership comes from, for messages.</summary>
+    public string RegistryDescription => _registry.Description;
+
+    /// <summary>Raised (on a background thread) after the ring was rebuilt.</summary>
+    public event EventHandler? RingChanged;
+
+    /// <summary>The record of the worker that owns <paramref name="path"/>.</summary>
+    /// <exception cref="Dora.Core.Errors.NoWorkersException">No worker is registered.</exception>
+    public WorkerRecord OwnerOf(string path)
+    {
+        Snapshot snapshot = _snapshot;
+        return snapshot.Membership.Workers[snapshot.Ring.OwnerIndexOf(path)];
+    }
+
+    /// <summary>Wakes the rebuild loop; it coalesces any number of changes into one rebuild.</summary>
+    private void OnWatchChanged(object? sender, EventArgs e)
+    {
+        try
+        {
+            _signal.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // A rebuild is already pending; it will read the latest membership.
+        }
+    }
+
+    private async Task RebuildAsync(CancellationToken stop)
+    {
+        DateTime? emptySince = null;
+        try
+        {
+            while (true)
+            {
+                TimeSpan wait = emptySince is null ? Timeout.InfiniteTimeSpan : _options.EmptyViewConfirmation - (DateTime.UtcNow - emptySince.Value);
+                bool signalled = await _signal.WaitAsync(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, stop).ConfigureAwait(false);
+                if (signalled)
+                {
+                    // Let the rest of a burst arrive before reading the membership.
+                    await Task.Delay(_options.RebuildInterval, stop).ConfigureAwait(false);
+                }
+
+                Membership next = _watch.Current;
+                if (next.Workers.Count == 0 && _snapshot.Membership.Workers.Count > 0)
+                {
+                    if (emptySince is null)
+                    {
+                        emptySince = DateTime.UtcNow;
+                        IsEmptyViewSuspected = true;
+                        RegistryLog.EmptyViewSuspected(_logger, _registry.Description, _snapshot.Membership.Workers.Count, _options.EmptyViewConfirmation.TotalSeconds);
+                        continue;
+                    }
+
+                    if (DateTime.UtcNow - emptySince.Value < _options.EmptyViewConfirmation)
+                    {
+                        continue;
+                    }
+
+                    Membership? confirmed = await ConfirmEmptyAsync(stop).ConfigureAwait(false);
+                    if (confirmed is null)
+                    {
+                        // Cannot confirm while the registry is away: keep the last view and try again later.
+                        emptySince = DateTime.UtcNow;
+                        continue;
+                    }
+
+                    next = confirmed;
+                }
+
+                emptySince = null;
+                IsEmptyViewSuspected = false;
+                if (!next.SameWorkersAs(_snapshot.Membership))
+                {
+                    if (next.Workers.Count == 0)
+                    {
+                        RegistryLog.EmptyViewConfirmed(_logger, _registry.Description);
+                    }
+
+                    _snapshot = new Snapshot(next, next.ToRing(_options.Policy, _options.CapacityWeights));
+                    Interlocked.Increment(ref _ringChanges);
+                    RegistryLog.MembershipChanged(_logger, _registry.Description, next.Workers.Count, next.Revision);
+                    RingChanged?.Invoke(this, EventArgs.Empty);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Disposed.
+        }
+    }
+
+    /// <summary>A fresh read of the registry, or null when it cannot be read.</summary>
+    private async Task<Membership?> ConfirmEmptyAsync(CancellationToken stop)
+    {
+        try
+        {
+            return await _registry.ReadAsync(stop).ConfigureAwait(false);
+        }
+        catch (RegistryUnavailableException)
+        {
+            return null;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        _watch.Changed -= OnWatchChanged;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        await _watch.DisposeAsync().ConfigureAwait(false);
+        _stop.Dispose();
+        _signal.Dispose();
+        _meter.Dispose();
+    }
+
+    private sealed record Snapshot(Membership Membership, HashRing Ring);
+}

@@ -1,0 +1,46 @@
+using Dora.Registry.Etcd;
+using Dora.Registry.StaticFile;
+using Microsoft.Extensions.Logging;
+
+namespace Dora.Registry;
+
+/// <summary>
+/// Registry addresses as the command line and <c>DORA_REGISTRY</c> spell them:
+/// <c>etcd://host:port[,host:port...]</c> or <c>static:PATH</c>.
+/// </summary>
+public static class RegistryAddress
+{
+    /// <summary>Opens the registry an address names.</summary>
+    /// <param name="address">The address.</param>
+    /// <param name="cluster">Cluster name (etcd key prefix); <see cref="ClusterNames.Default"/> when null.</param>
+    /// <param name="leaseTtl">Worker lease TTL for etcd; the etcd default when null.</param>
+    /// <param name="logger">Where registry warnings go.</param>
+    /// <exception cref="ArgumentException">The address is malformed; the message shows the accepted forms.</exception>
+    public static IClusterRegistry Open(string address, string? cluster, TimeSpan? leaseTtl, ILogger? logger)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (address.StartsWith("etcd://", StringComparison.OrdinalIgnoreCase))
+        {
+            var endpoints = new List<Uri>();
+            foreach (string hostPort in address["etcd://".Length..].TrimEnd('/').Split(',', StringSplitOptions.TrimEntries))
+            {
+                if (!Uri.TryCreate($"http://{hostPort}", UriKind.Absolute, out Uri? endpoint) || endpoint.AbsolutePath != "/" || hostPort.Length == 0)
+                {
+                    throw new ArgumentException($"Registry address '{address}' has a bad etcd endpoint '{hostPort}'; expected etcd://host:port[,host:port...].");
+                }
+
+                endpoints.Add(endpoint);
+            }
+
+            var options = new EtcdRegistryOptions { Endpoints = endpoints, Cluster = cluster ?? ClusterNames.Default };
+            return new EtcdRegistry(leaseTtl is { } ttl ? options with { LeaseTtl = ttl } : options, logger);
+        }
+
+        if (address.StartsWith("static:", StringComparison.OrdinalIgnoreCase) && address.Length > "static:".Length)
+        {
+            return new StaticFileRegistry(address["static:".Length..], pollInterval: null, logger);
+        }
+
+        throw new ArgumentException($"Registry address '{address}' is not understood; expected etcd://host:port[,host:port...] or static:PATH.");
+    }
+}

@@ -1,0 +1,133 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Dora.Registry;
+
+/// <summary>
+/// What a worker advertises under <c>/dora/&lt;cluster&gt;/workers/&lt;id&gt;</c>: the JSON object of DESIGN.md,
+/// <c>{"id","host","flightPort","streamPort","httpPort","capacityBytes","startedAt","version"}</c>. A port of 0 means
+/// the worker does not serve that protocol.
+/// </summary>
+public sealed record WorkerRecord
+{
+    /// <summary>Longest worker id accepted, in characters.</summary>
+    public const int MaxIdLength = 128;
+
+    /// <summary>The worker's stable id; placement depends on it alone.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>Host name or address clients connect to.</summary>
+    public required string Host { get; init; }
+
+    /// <summary>Arrow Flight port, 0 when not served.</summary>
+    public int FlightPort { get; init; }
+
+    /// <summary>Page stream port, 0 when not served.</summary>
+    public int StreamPort { get; init; }
+
+    /// <summary>HTTP port (health, metrics, REST reads), 0 when not served.</summary>
+    public int HttpPort { get; init; }
+
+    /// <summary>Bytes of page cache the worker has, the basis of capacity weights.</summary>
+    public long CapacityBytes { get; init; }
+
+    /// <summary>When this worker process started.</summary>
+    public DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>Dora version of the worker.</summary>
+    public string Version { get; init; } = string.Empty;
+
+    /// <summary>The record as the registry stores it (UTF-8 JSON).</summary>
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, RegistryJson.Default.WorkerRecord);
+
+    /// <summary>
+    /// Parses and checks a stored record. <paramref name="expectedId"/> is the id its key names; a record claiming
+    /// another id is refused so one worker cannot shadow another.
+    /// </summary>
+    /// <exception cref="FormatException">The entry is not a valid worker record; the message says why.</exception>
+    public static WorkerRecord Parse(ReadOnlySpan<byte> json, string expectedId)
+    {
+        WorkerRecord? record;
+        try
+        {
+            record = JsonSerializer.Deserialize(json, RegistryJson.Default.WorkerRecord);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"Worker entry '{expectedId}' is not a valid worker record: {e.Message}", e);
+        }
+
+        if (record is null)
+        {
+            throw new FormatException($"Worker entry '{expectedId}' is JSON null.");
+        }
+
+        if (record.Id != expectedId)
+        {
+            throw new FormatException($"Worker entry '{expectedId}' claims id '{record.Id}'.");
+        }
+
+        record.Validate();
+        return record;
+    }
+
+    /// <summary>Checks every field, naming the first bad one.</summary>
+    /// <exception cref="FormatException">A field is out of range.</exception>
+    public void Validate()
+    {
+        if (!IsValidId(Id))
+        {
+            throw new FormatException(
+                $"Worker id '{Id}' is invalid: use 1 to {MaxIdLength} characters from letters, digits, '.', '_' and '-'.");
+        }
+
+        if (string.IsNullOrWhiteSpace(Host))
+        {
+            throw new FormatException($"Worker '{Id}' has no host.");
+        }
+
+        foreach ((string name, int port) in new[] { ("flightPort", FlightPort), ("streamPort", StreamPort), ("httpPort", HttpPort) })
+        {
+            if (port is < 0 or > 65535)
+            {
+                throw new FormatException($"Worker '{Id}' has {name} {port}; ports are 0 (not served) to 65535.");
+            }
+        }
+
+        if (CapacityBytes < 0)
+        {
+            throw new FormatException($"Worker '{Id}' has capacityBytes {CapacityBytes}; it cannot be negative.");
+        }
+    }
+
+    /// <summary>True for a syntactically valid worker id.</summary>
+    public static bool IsValidId(string? id)
+    {
+        if (string.IsNullOrEmpty(id) || id.Length > MaxIdLength)
+        {
+            return false;
+        }
+
+        foreach (char c in id)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
+
+/// <summary>Source-generated JSON for registry entries (camelCase, as DESIGN.md spells them).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]
+[JsonSerializable(typeof(WorkerRecord))]
+[JsonSerializable(typeof(StaticMembershipFile))]
+internal sealed partial class RegistryJson : JsonSerializerContext;
+
+/// <summary>The static registry's file: <c>{"workers": [record, ...]}</c>.</summary>
+internal sealed class StaticMembershipFile
+{
+    public List<JsonElement> Workers { get; set; } = [];
+}
