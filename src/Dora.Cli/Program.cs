@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Dora.Cli.Commands;
 using Dora.Cli.CommandLine;
 using Dora.Core.Errors;
@@ -12,6 +13,8 @@ internal static class Program
 
         commands:
           local     run a worker over a folder (sample data when none is given)
+          worker    run one worker registered in the cluster's registry (etcd or a static file)
+          workers   list the cluster's workers: address, state, age, share of the key space
           help      show this text
 
         """;
@@ -25,9 +28,16 @@ internal static class Program
             stop.Cancel();
         };
 
+        // SIGTERM (systemd, docker stop, kill) stops as cleanly as Ctrl+C: a worker leaves the ring at once.
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+
         if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
         {
-            Console.Write(Usage + LocalCommand.Usage + "\n");
+            Console.Write(Usage + LocalCommand.Usage + "\n" + WorkerCommand.Usage + "\n" + WorkersCommand.Usage + "\n");
             return args.Length == 0 ? 2 : 0;
         }
 
@@ -36,6 +46,8 @@ internal static class Program
             return args[0] switch
             {
                 "local" => await LocalCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
+                "worker" => await WorkerCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
+                "workers" => await WorkersCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
                 _ => throw new UsageException($"unknown command '{args[0]}' (try 'dora help')"),
             };
         }

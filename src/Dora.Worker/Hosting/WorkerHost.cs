@@ -1,3 +1,5 @@
+using System.Reflection;
+using Dora.Registry;
 using Dora.Worker.Http;
 using Dora.Worker.Metrics;
 using Dora.Worker.Reading;
@@ -21,16 +23,35 @@ public sealed class WorkerHost : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _sweeper;
 
-    private WorkerHost(WebApplication app, StorageEngine engine, WorkerMetrics metrics, Uri httpAddress)
+    private IWorkerRegistration? _registration;
+
+    private WorkerHost(WebApplication app, StorageEngine engine, WorkerMetrics metrics, Uri httpAddress, WorkerIdentity identity)
     {
         _app = app;
         Engine = engine;
         _metrics = metrics;
         HttpAddress = httpAddress;
+        Identity = identity;
         _sweeper = SweepMetadataAsync(_stopping.Token);
     }
 
     public StorageEngine Engine { get; }
+
+    /// <summary>The worker's persistent identity.</summary>
+    public WorkerIdentity Identity { get; }
+
+    /// <summary>The record this worker registered, or null when it runs without a registry.</summary>
+    public WorkerRecord? Registered => _registration?.Worker;
+
+    /// <summary>
+    /// Completes when the registration ends; faults with <see cref="DuplicateWorkerIdException"/> if another live
+    /// worker takes this worker's id, after which the worker must stop. Never completes without a registry.
+    /// </summary>
+    public Task RegistrationCompletion => _registration?.Completion ?? Task.Delay(Timeout.Infinite, CancellationToken.None);
+
+    /// <summary>The Dora version workers advertise.</summary>
+    public static string Version { get; } =
+        typeof(WorkerHost).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
     /// <summary>Base address of the HTTP endpoint, e.g. <c>http://127.0.0.1:8817/</c>.</summary>
     public Uri HttpAddress { get; }
@@ -55,17 +76,33 @@ public sealed class WorkerHost : IAsyncDisposable
         var app = builder.Build();
         var metrics = new WorkerMetrics();
         StorageEngine? engine = null;
+        WorkerHost? host = null;
         try
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Dora.Worker");
             engine = new StorageEngine(options.Mounts, options.Pages, options.Metadata, options.Reading, metrics, logger);
             WorkerHttpApi.Map(app, engine);
+            // The first cache directory is locked by the page store, so no other live process shares this identity.
+            var identity = WorkerIdentity.LoadOrCreate(options.Pages.Directories[0].Path, options.WorkerId);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            return new WorkerHost(app, engine, metrics, new Uri(address.Replace("[::]", "localhost", StringComparison.Ordinal) + "/"));
+            var httpAddress = new Uri(address.Replace("[::]", "localhost", StringComparison.Ordinal) + "/");
+            host = new WorkerHost(app, engine, metrics, httpAddress, identity);
+            if (options.Registry is not null)
+            {
+                await host.RegisterAsync(options, cancellationToken).ConfigureAwait(false);
+            }
+
+            return host;
         }
         catch
         {
+            if (host is not null)
+            {
+                await host.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
             await app.DisposeAsync().ConfigureAwait(false);
             engine?.Dispose();
             metrics.Dispose();
@@ -73,8 +110,38 @@ public sealed class WorkerHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Registers after the endpoints serve, so clients never route to a worker that cannot answer yet.</summary>
+    private async Task RegisterAsync(WorkerOptions options, CancellationToken cancellationToken)
+    {
+        long capacity = 0;
+        foreach (var directory in options.Pages.Directories)
+        {
+            capacity += directory.QuotaBytes;
+        }
+
+        var record = new WorkerRecord
+        {
+            Id = Identity.Id,
+            Host = options.EffectiveAdvertisedHost,
+            HttpPort = HttpAddress.Port,
+            CapacityBytes = capacity,
+            StartedAt = DateTimeOffset.UtcNow,
+            Version = Version,
+        };
+        _registration = await options.Registry!.RegisterAsync(record, new RegistrationOptions { PreviousSession = Identity.Session }, cancellationToken)
+            .ConfigureAwait(false);
+        Identity.SaveSession(_registration.Session);
+        _registration.SessionChanged += (_, session) => Identity.SaveSession(session);
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_registration is not null)
+        {
+            // Leave the ring first, so clients stop routing here before the endpoints close.
+            await _registration.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _sweeper.ConfigureAwait(false);
         _stopping.Dispose();

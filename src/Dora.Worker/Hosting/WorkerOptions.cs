@@ -1,5 +1,6 @@
 using System.Net;
 using Dora.Core.Mounts;
+using Dora.Registry;
 using Dora.Worker.Metadata;
 using Dora.Worker.Pages;
 using Dora.Worker.Reading;
@@ -26,6 +27,28 @@ public sealed record WorkerOptions
 
     /// <summary>HTTP port. Default <see cref="DefaultHttpPort"/>; 0 picks a free port (tests).</summary>
     public int HttpPort { get; init; } = DefaultHttpPort;
+
+    /// <summary>
+    /// Where the worker registers so that clients find it; null (the default) runs it unregistered, reachable only by
+    /// its HTTP address.
+    /// </summary>
+    public IClusterRegistry? Registry { get; init; }
+
+    /// <summary>
+    /// An id chosen by the operator instead of the one generated and kept in the first cache directory; null (the
+    /// default) keeps the stored id.
+    /// </summary>
+    public string? WorkerId { get; init; }
+
+    /// <summary>
+    /// Host name or address advertised to clients. Null (the default): the bound address, or the machine's host name
+    /// when bound to every interface.
+    /// </summary>
+    public string? AdvertisedHost { get; init; }
+
+    /// <summary>The host clients are told to connect to.</summary>
+    public string EffectiveAdvertisedHost => AdvertisedHost
+        ?? (HttpAddress.Equals(IPAddress.Any) || HttpAddress.Equals(IPAddress.IPv6Any) ? Dns.GetHostName() : HttpAddress.ToString());
 
     public void Validate()
     {

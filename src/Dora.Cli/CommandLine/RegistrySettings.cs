@@ -1,0 +1,66 @@
+using Dora.Core.Hashing;
+using Dora.Registry;
+using Microsoft.Extensions.Logging;
+
+namespace Dora.Cli.CommandLine;
+
+/// <summary>
+/// Where the cluster's membership lives: <c>--registry</c>, else the <c>DORA_REGISTRY</c> environment variable;
+/// <c>--cluster</c> names the cluster inside it.
+/// </summary>
+internal sealed record RegistrySettings(string Address, string Cluster)
+{
+    public const string Usage = """
+          --registry ADDRESS   etcd://host:port[,host:port...] or static:FILE (default: $DORA_REGISTRY)
+          --cluster NAME       cluster name inside the registry (default 'default')
+        """;
+
+    public const string PolicyUsage = """
+          --hash-policy NAME   placement policy, the same on every process (default rendezvous; see docs/hashing.md)
+          --weighted           weight workers by their advertised cache capacity
+        """;
+
+    public static RegistrySettings Read(ArgumentReader reader)
+    {
+        string? address = reader.String("--registry") ?? Environment.GetEnvironmentVariable("DORA_REGISTRY");
+        if (string.IsNullOrWhiteSpace(address))
+        {
+            throw new UsageException("option '--registry' is required (or set DORA_REGISTRY), e.g. --registry etcd://127.0.0.1:2379");
+        }
+
+        string cluster = reader.String("--cluster") ?? ClusterNames.Default;
+        if (!ClusterNames.IsValid(cluster))
+        {
+            throw new UsageException($"option '--cluster' must be 1 to 64 letters, digits, '.', '_' or '-' (was '{cluster}')");
+        }
+
+        return new RegistrySettings(address, cluster);
+    }
+
+    /// <summary>Reads <c>--hash-policy</c> and <c>--weighted</c>.</summary>
+    public static ClusterViewOptions ReadViewOptions(ArgumentReader reader)
+    {
+        string policy = reader.String("--hash-policy") ?? PlacementPolicies.DefaultName;
+        try
+        {
+            return new ClusterViewOptions { Policy = PlacementPolicies.Create(policy), CapacityWeights = reader.Flag("--weighted") };
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"option '--hash-policy': {e.Message}");
+        }
+    }
+
+    /// <summary>Opens the registry; a malformed address is a usage error naming the option.</summary>
+    public IClusterRegistry Open(TimeSpan? leaseTtl, ILogger logger)
+    {
+        try
+        {
+            return RegistryAddress.Open(Address, Cluster, leaseTtl, logger);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"option '--registry': {e.Message}");
+        }
+    }
+}

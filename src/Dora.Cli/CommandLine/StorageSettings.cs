@@ -1,0 +1,73 @@
+using Dora.Core.Mounts;
+using Dora.Core.Paths;
+using Dora.Core.UnderStorage;
+using Dora.Core.Units;
+using Dora.Worker.Hosting;
+using Dora.Worker.Metadata;
+using Dora.Worker.Pages;
+using Dora.Worker.Pages.Eviction;
+
+namespace Dora.Cli.CommandLine;
+
+/// <summary>The cache and consistency options every worker-running command takes.</summary>
+internal sealed record StorageSettings(
+    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort)
+{
+    public const string Usage = """
+          --cache-dir DIR      where pages, metadata and the worker id are kept (default .dora/cache)
+          --cache-size SIZE    page cache quota, e.g. 512MiB, 10GiB (default 4GiB)
+          --page-size SIZE     page size, 4KiB to 64MiB (default 1MiB)
+          --eviction POLICY    lru, fifo, lfu or s3fifo (default lru)
+          --consistency MODE   ttl, immutable or always (default ttl)
+          --ttl SECONDS        revalidation interval of the ttl mode (default 60)
+          --http-port PORT     worker HTTP port (default 8817; 0 picks a free one)
+        """;
+
+    public static StorageSettings Read(ArgumentReader reader)
+    {
+        var settings = new StorageSettings(
+            Path.GetFullPath(reader.String("--cache-dir") ?? Path.Combine(".dora", "cache")),
+            reader.Bytes("--cache-size", 4L << 30),
+            reader.Bytes("--page-size", PageStoreOptions.DefaultPageSize),
+            ParseEnum<EvictionPolicyKind>(reader.String("--eviction") ?? "lru", "--eviction"),
+            ParseEnum<ConsistencyMode>(reader.String("--consistency") ?? "ttl", "--consistency"),
+            TimeSpan.FromSeconds(reader.Int("--ttl", 60, 0, 86_400 * 365)),
+            reader.Int("--http-port", WorkerOptions.DefaultHttpPort, 0, 65535));
+        if (settings.PageSize is < PageStoreOptions.MinPageSize or > PageStoreOptions.MaxPageSize)
+        {
+            throw new UsageException($"option '--page-size' must be between {ByteSize.Format(PageStoreOptions.MinPageSize)} and {ByteSize.Format(PageStoreOptions.MaxPageSize)} (was {ByteSize.Format(settings.PageSize)})");
+        }
+
+        return settings;
+    }
+
+    /// <summary>A worker over <paramref name="folder"/> mounted at the root.</summary>
+    public WorkerOptions ToWorkerOptions(string folder) => new()
+    {
+        Mounts = new MountTable([new Mount(DoraPath.Root, new LocalUnderStorage(folder), Consistency, Ttl)]),
+        Pages = new PageStoreOptions
+        {
+            Directories = [new CacheDirectoryOptions(Path.Combine(CacheDirectory, "pages"), CacheSize)],
+            PageSize = (int)PageSize,
+            Eviction = Eviction,
+        },
+        Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(CacheDirectory, "metadata") },
+        HttpPort = HttpPort,
+    };
+
+    /// <summary>One line describing the cache, for start-up banners.</summary>
+    public string Describe() =>
+        $"{CacheDirectory} (quota {ByteSize.Format(CacheSize)}, {ByteSize.Format(PageSize)} pages, {Eviction.ToString().ToLowerInvariant()} eviction)";
+
+    public static T ParseEnum<T>(string text, string option)
+        where T : struct, Enum
+    {
+        if (Enum.TryParse<T>(text, ignoreCase: true, out var value) && Enum.IsDefined(value) && !int.TryParse(text, out _))
+        {
+            return value;
+        }
+
+        var names = string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
+        throw new UsageException($"option '{option}' must be one of {names} (was '{text}')");
+    }
+}

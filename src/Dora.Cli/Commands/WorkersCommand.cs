@@ -1,0 +1,144 @@
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Dora.Cli.CommandLine;
+using Dora.Core.Hashing;
+using Dora.Registry;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Dora.Cli.Commands;
+
+/// <summary><c>dora workers</c>: the cluster's members, their address, state, age and share of the key space.</summary>
+internal static class WorkersCommand
+{
+    public const string Usage = """
+        dora workers [options]
+          --json               machine-readable output
+
+        """ + RegistrySettings.Usage + RegistrySettings.PolicyUsage;
+
+    /// <summary>How long a worker's /healthz may take before it is reported unreachable.</summary>
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var reader = new ArgumentReader(arguments, new HashSet<string> { "--json", "--weighted" });
+        var json = reader.Flag("--json");
+        var registrySettings = RegistrySettings.Read(reader);
+        var view = RegistrySettings.ReadViewOptions(reader);
+        reader.EnsureAllRead();
+
+        await using var registry = registrySettings.Open(leaseTtl: null, NullLogger.Instance);
+        var membership = await registry.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var ring = membership.ToRing(view.Policy, view.CapacityWeights);
+        var shares = ring.KeyShares();
+        var states = await ProbeAsync(membership.Workers, cancellationToken).ConfigureAwait(false);
+        var now = DateTimeOffset.UtcNow;
+
+        if (json)
+        {
+            WriteJson(registry.Description, membership, view, shares, states, now);
+        }
+        else
+        {
+            WriteTable(registry.Description, membership, view, shares, states, now);
+        }
+
+        return 0;
+    }
+
+    /// <summary>Asks every worker's <c>/healthz</c> at once: serving, unhealthy (with the status) or unreachable.</summary>
+    private static async Task<string[]> ProbeAsync(IReadOnlyList<WorkerRecord> workers, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = ProbeTimeout };
+        var probes = new Task<string>[workers.Count];
+        for (var i = 0; i < workers.Count; i++)
+        {
+            probes[i] = ProbeOneAsync(http, workers[i], cancellationToken);
+        }
+
+        return await Task.WhenAll(probes).ConfigureAwait(false);
+    }
+
+    private static async Task<string> ProbeOneAsync(HttpClient http, WorkerRecord worker, CancellationToken cancellationToken)
+    {
+        if (worker.HttpPort == 0)
+        {
+            return "unknown";
+        }
+
+        try
+        {
+            var host = worker.Host.Contains(':', StringComparison.Ordinal) ? $"[{worker.Host}]" : worker.Host;
+            using var response = await http.GetAsync(new Uri($"http://{host}:{worker.HttpPort}/healthz"), cancellationToken).ConfigureAwait(false);
+            return response.IsSuccessStatusCode ? "serving" : $"unhealthy ({(int)response.StatusCode})";
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or UriFormatException)
+        {
+            return "unreachable";
+        }
+    }
+
+    private static void WriteTable(string registry, Membership membership, ClusterViewOptions view, double[] shares, string[] states, DateTimeOffset now)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{membership.Workers.Count} workers in {registry}, revision {membership.Revision}, hash policy {view.Policy.Name}{(view.CapacityWeights ? " (weighted)" : string.Empty)}"));
+        if (membership.Workers.Count == 0)
+        {
+            return;
+        }
+
+        Console.WriteLine($"{"ID",-24} {"ADDRESS",-28} {"STATE",-17} {"AGE",-10} {"SHARE",6}");
+        for (var i = 0; i < membership.Workers.Count; i++)
+        {
+            var worker = membership.Workers[i];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{worker.Id,-24} {$"{worker.Host}:{worker.HttpPort}",-28} {states[i],-17} {FormatAge(now - worker.StartedAt),-10} {shares[i] * 100,5:0.0}%"));
+        }
+    }
+
+    private static void WriteJson(string registry, Membership membership, ClusterViewOptions view, double[] shares, string[] states, DateTimeOffset now)
+    {
+        using var output = Console.OpenStandardOutput();
+        using (var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("registry", registry);
+            writer.WriteNumber("revision", membership.Revision);
+            writer.WriteString("hashPolicy", view.Policy.Name);
+            writer.WriteBoolean("weighted", view.CapacityWeights);
+            writer.WriteStartArray("workers");
+            for (var i = 0; i < membership.Workers.Count; i++)
+            {
+                var worker = membership.Workers[i];
+                writer.WriteStartObject();
+                writer.WriteString("id", worker.Id);
+                writer.WriteString("host", worker.Host);
+                writer.WriteNumber("httpPort", worker.HttpPort);
+                writer.WriteNumber("streamPort", worker.StreamPort);
+                writer.WriteNumber("flightPort", worker.FlightPort);
+                writer.WriteNumber("capacityBytes", worker.CapacityBytes);
+                writer.WriteString("startedAt", worker.StartedAt);
+                writer.WriteString("version", worker.Version);
+                writer.WriteString("state", states[i]);
+                writer.WriteNumber("ageSeconds", Math.Round((now - worker.StartedAt).TotalSeconds, 1));
+                writer.WriteNumber("share", Math.Round(shares[i], 6));
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        output.WriteByte((byte)'\n');
+    }
+
+    private static string FormatAge(TimeSpan age) => age switch
+    {
+        { TotalSeconds: < 0 } => "0s",
+        { TotalMinutes: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{age.Seconds}s"),
+        { TotalHours: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{age.Minutes}m{age.Seconds:D2}s"),
+        { TotalDays: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{(int)age.TotalHours}h{age.Minutes:D2}m"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{(int)age.TotalDays}d{age.Hours:D2}h"),
+    };
+}
