@@ -1,0 +1,138 @@
+using System.Text.Json;
+using Dora.Registry;
+using Dora.Registry.Etcd;
+using Dora.TestSupport;
+
+namespace Dora.Cli.IntegrationTests;
+
+/// <summary><c>dora worker</c> and <c>dora workers</c> as real processes against a real etcd.</summary>
+public sealed class WorkerProcessTests : IAsyncLifetime, IDisposable
+{
+    private readonly TemporaryDirectory _directory = new();
+    private EtcdProcess? _etcd;
+
+    private EtcdProcess Etcd => _etcd ?? throw new InvalidOperationException("etcd is not started.");
+
+    public async Task InitializeAsync()
+    {
+        _etcd = await EtcdProcess.StartAsync();
+        Directory.CreateDirectory(_directory.Combine("ufs"));
+        await File.WriteAllTextAsync(_directory.Combine("ufs", "a.txt"), "hello");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_etcd is not null)
+        {
+            await _etcd.DisposeAsync();
+        }
+    }
+
+    public void Dispose() => _directory.Dispose();
+
+    private DoraProcess StartWorker(string cacheDirectory, string cluster, params string[] extra) => DoraProcess.Start(
+        _directory.Path,
+        ["worker", "--ufs", "ufs", "--registry", Etcd.RegistryAddress, "--cluster", cluster, "--cache-dir", cacheDirectory,
+         "--http-port", "0", "--lease-ttl", "2", .. extra]);
+
+    private EtcdRegistry Registry(string cluster) => new(new EtcdRegistryOptions { Endpoints = [Etcd.ClientUrl], Cluster = cluster });
+
+    private async Task<JsonElement[]> ListWorkersAsync(string cluster)
+    {
+        (int code, string output) = await DoraProcess.RunAsync(_directory.Path, "workers", "--registry", Etcd.RegistryAddress, "--cluster", cluster, "--json");
+        Assert.True(code == 0, output);
+        using var json = JsonDocument.Parse(output);
+        return [.. json.RootElement.GetProperty("workers").EnumerateArray().Select(w => w.Clone())];
+    }
+
+    [Fact]
+    public async Task A_killed_worker_leaves_the_ring_after_its_lease_TTL_and_watchers_drop_it()
+    {
+        await using DoraProcess worker = StartWorker("cache-1", "kill");
+        await worker.WaitForOutputAsync("is serving");
+        JsonElement listed = Assert.Single(await ListWorkersAsync("kill"));
+        Assert.Equal("serving", listed.GetProperty("state").GetString());
+        Assert.Equal(1.0, listed.GetProperty("share").GetDouble());
+
+        await using EtcdRegistry registry = Registry("kill");
+        await using ClusterView view = await ClusterView.StartAsync(registry, new ClusterViewOptions { EmptyViewConfirmation = TimeSpan.FromSeconds(1) }, null, default).Within();
+        Assert.Single(view.Membership.Workers);
+
+        var killed = DateTime.UtcNow;
+        worker.Kill9();
+        while (view.Membership.Workers.Count != 0)
+        {
+            Assert.True(DateTime.UtcNow - killed < TimeSpan.FromSeconds(20), "the killed worker never left the view");
+            await Task.Delay(50);
+        }
+
+        // Gone after the 2 s TTL (etcd may take up to about a second more to expire it), not before.
+        Assert.InRange((DateTime.UtcNow - killed).TotalSeconds, 1.5, 10);
+        Assert.Empty(await ListWorkersAsync("kill"));
+    }
+
+    [Fact]
+    public async Task A_restarted_worker_keeps_its_id_and_a_stopped_one_deregisters_at_once()
+    {
+        string id;
+        await using (DoraProcess first = StartWorker("cache-r", "restart"))
+        {
+            await first.WaitForOutputAsync("is serving");
+            id = Assert.Single(await ListWorkersAsync("restart")).GetProperty("id").GetString()!;
+            await first.TerminateAsync();
+            Assert.Equal(0, await first.WaitForExitAsync());
+            Assert.Contains("leaving the cluster", first.Output, StringComparison.Ordinal);
+        }
+
+        Assert.Empty(await ListWorkersAsync("restart"));
+
+        await using DoraProcess second = StartWorker("cache-r", "restart");
+        await second.WaitForOutputAsync("is serving");
+        Assert.Equal(id, Assert.Single(await ListWorkersAsync("restart")).GetProperty("id").GetString());
+
+        // Killed and started again at once: it takes its own entry back instead of waiting for the lease.
+        second.Kill9();
+        await second.WaitForExitAsync();
+        await using DoraProcess third = StartWorker("cache-r", "restart");
+        await third.WaitForOutputAsync("is serving");
+        Assert.Contains("taking over the entry of its own previous run", third.Output, StringComparison.Ordinal);
+        Assert.Equal(id, Assert.Single(await ListWorkersAsync("restart")).GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task A_second_worker_claiming_a_live_id_is_refused_and_exits_with_the_reason()
+    {
+        await using DoraProcess first = StartWorker("cache-a", "dup", "--worker-id", "w-shared");
+        await first.WaitForOutputAsync("is serving");
+        await using DoraProcess second = StartWorker("cache-b", "dup", "--worker-id", "w-shared");
+
+        Assert.Equal(1, await second.WaitForExitAsync());
+        Assert.Contains("Worker id 'w-shared' is already registered", second.Output, StringComparison.Ordinal);
+        JsonElement listed = Assert.Single(await ListWorkersAsync("dup"));
+        Assert.Equal("w-shared", listed.GetProperty("id").GetString());
+        Assert.Equal("serving", listed.GetProperty("state").GetString());
+    }
+
+    [Theory]
+    [InlineData(new[] { "worker", "--ufs", "ufs" }, "option '--registry' is required")]
+    [InlineData(new[] { "worker", "--registry", "etcd://127.0.0.1:1" }, "option '--ufs' is required")]
+    [InlineData(new[] { "worker", "--ufs", "ufs", "--registry", "etcd://127.0.0.1:1", "--lease-ttl", "1" }, "option '--lease-ttl'")]
+    [InlineData(new[] { "worker", "--ufs", "ufs", "--registry", "etcd://127.0.0.1:1", "--worker-id", "a/b" }, "option '--worker-id'")]
+    [InlineData(new[] { "workers", "--registry", "zk://x" }, "not understood")]
+    [InlineData(new[] { "workers", "--registry", "etcd://127.0.0.1:1", "--hash-policy", "modulo" }, "Unknown hashing policy 'modulo'")]
+    [InlineData(new[] { "workers", "--registry", "etcd://127.0.0.1:1", "--cluster", "a b" }, "option '--cluster'")]
+    public async Task Bad_command_lines_exit_2_naming_the_problem(string[] arguments, string expected)
+    {
+        (int code, string output) = await DoraProcess.RunAsync(_directory.Path, arguments);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unreachable_registry_is_reported_with_exit_code_1()
+    {
+        (int code, string output) = await DoraProcess.RunAsync(_directory.Path, "workers", "--registry", $"etcd://127.0.0.1:{FreePorts.Next()}");
+        Assert.Equal(1, code);
+        Assert.Contains("is unreachable", output, StringComparison.Ordinal);
+    }
+}
