@@ -9,6 +9,19 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
+# The registry tests run a real etcd server; Debian's etcd-server package provides it.
+if ! command -v etcd >/dev/null 2>&1; then
+  echo "test.sh: installing etcd-server (apt-get) for the registry tests" >&2
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  if ! { $sudo apt-get install -y -qq etcd-server >/dev/null 2>&1 || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq etcd-server >/dev/null 2>&1; }; }; then
+    echo "test.sh: could not install etcd-server; install it (apt-get install etcd-server) and run again" >&2
+    exit 1
+  fi
+  # The package also enables a system etcd service; the tests start their own on free loopback ports.
+  $sudo systemctl disable --now etcd >/dev/null 2>&1 || true
+fi
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

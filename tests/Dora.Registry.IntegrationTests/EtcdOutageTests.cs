@@ -18,8 +18,11 @@ public sealed class EtcdOutageTests : EtcdTest
         await using ClusterView view = await ClusterView.StartAsync(client, new ClusterViewOptions(), Harness.Log, default).Within();
         Assert.Equal("w-1", view.OwnerOf("/data/a.parquet").Id);
 
+        using var connectedGauge = new GaugeReader(ClusterView.MeterName, "dora.registry.connected");
+        Assert.Equal(1, connectedGauge.Read());
         await Harness.Etcd.StopAsync();
         await Eventually.TrueAsync(() => !view.IsRegistryConnected, "the client notices etcd is gone");
+        Assert.Equal(0, connectedGauge.Read());
         Assert.Equal("w-1", Assert.Single(view.Membership.Workers).Id);
         Assert.Equal("w-1", view.OwnerOf("/data/a.parquet").Id);
         Assert.True(Harness.Log.Contains("keeping the last membership seen: 1 workers"));
@@ -27,6 +30,7 @@ public sealed class EtcdOutageTests : EtcdTest
 
         await Harness.Etcd.StartAgainAsync().Within();
         await Eventually.TrueAsync(() => view.IsRegistryConnected, "the client reconnects");
+        Assert.Equal(1, connectedGauge.Read());
         Assert.True(Harness.Log.Contains("reachable again"));
 
         await using IWorkerRegistration second = await workers.RegisterAsync(EtcdHarness.Worker("w-2"), RegistrationOptions.Default, default).Within();
