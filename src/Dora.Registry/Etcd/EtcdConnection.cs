@@ -42,7 +42,7 @@ internal sealed class EtcdConnection : IDisposable
     /// <summary>The endpoints as <c>host:port,...</c>, for messages.</summary>
     public string Endpoints { get; }
 
-    private GrpcChannel Channel => _channels[Volatile.Read(ref _current) % _channels.Length];
+    private GrpcChannel Channel => _channels[(int)((uint)Volatile.Read(ref _current) % (uint)_channels.Length)];
 
     public KV.KVClient Kv => new(Channel);
 

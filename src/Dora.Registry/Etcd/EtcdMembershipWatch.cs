@@ -49,6 +49,11 @@ internal sealed class EtcdMembershipWatch : MembershipWatchBase
                 }
 
                 relist = await WatchOnceAsync(backoff, stop).ConfigureAwait(false);
+                if (!relist)
+                {
+                    // etcd closed the stream without an error (a graceful shutdown): pause before watching again.
+                    await backoff.WaitAsync(stop).ConfigureAwait(false);
+                }
             }
             catch (Exception e) when (!stop.IsCancellationRequested && (EtcdConnection.IsTransient(e) || e is RegistryUnavailableException))
             {
