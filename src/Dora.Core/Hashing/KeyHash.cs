@@ -57,6 +57,24 @@ public static class KeyHash
         }
     }
 
+    /// <summary>Folds a 64-bit hash to 32 bits: <c>(uint)(x ^ (x >> 32))</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Fold(ulong value) => (uint)(value ^ (value >> 32));
+
+    /// <summary>The MurmurHash3 32-bit finalizer (fmix32): a bijective mix of 32 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Fmix32(uint value)
+    {
+        unchecked
+        {
+            value ^= value >> 16;
+            value *= 0x85EBCA6Bu;
+            value ^= value >> 13;
+            value *= 0xC2B2AE35u;
+            return value ^ (value >> 16);
+        }
+    }
+
     /// <summary>The SplitMix64 increment (2^64 / golden ratio), used to space derived probes.</summary>
     public const ulong Golden = 0x9E3779B97F4A7C15UL;
 

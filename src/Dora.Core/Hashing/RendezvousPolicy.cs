@@ -1,14 +1,15 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace Dora.Core.Hashing;
 
 /// <summary>
-/// Rendezvous or highest-random-weight hashing (Thaler and Ravishankar, 1998): every member scores the key as
-/// <c>Mix(h XOR XXH64(utf8(id), seed 0))</c> and the highest score wins; with weights the score is
-/// <c>weight / -ln(u)</c> with <c>u</c> the top 53 bits of that value as a fraction in (0, 1). Replicas are the next
-/// highest scores. Ideal movement and no table, but a lookup costs O(N).
+/// Rendezvous or highest-random-weight hashing (Thaler and Ravishankar, 1998): member <c>m</c> scores a key as
+/// <c>Fmix32(Fold(h) XOR Fold(XXH64(utf8(id), seed 0)))</c> and the highest score wins, the lower member index on a tie;
+/// with weights the score is <c>rw(m) / -ln((score + 0.5) / 2^32)</c>. Replicas are the next highest scores.
+/// Ideal balance and movement with no table; a lookup is O(N), computed on whole SIMD vectors of 32-bit scores (32-bit
+/// multiplies are native to AVX2, AVX-512 and NEON alike).
 /// </summary>
 public sealed class RendezvousPolicy : IPlacementPolicy
 {
@@ -18,31 +19,34 @@ public sealed class RendezvousPolicy : IPlacementPolicy
     /// <inheritdoc/>
     public IPlacement Build(IReadOnlyList<RingMember> members)
     {
-        var seeds = new ulong[members.Count];
+        var seeds = new uint[members.Count];
         for (int m = 0; m < members.Count; m++)
         {
-            seeds[m] = KeyHash.Of(members[m].Id, 0);
+            seeds[m] = KeyHash.Fold(KeyHash.Of(members[m].Id, 0));
         }
 
         double[]? weights = Weights.AllEqual(members) ? null : Weights.RelativeToMean(members);
         return new RendezvousPlacement(members, seeds, weights);
     }
 
-    private sealed class RendezvousPlacement(IReadOnlyList<RingMember> members, ulong[] seeds, double[]? weights) : IPlacement
+    private sealed class RendezvousPlacement(IReadOnlyList<RingMember> members, uint[] seeds, double[]? weights) : IPlacement
     {
         public IReadOnlyList<RingMember> Members => members;
 
-        public long MemoryBytes => seeds.Length * (long)sizeof(ulong) * (weights is null ? 1 : 2);
+        public long MemoryBytes => seeds.Length * ((long)sizeof(uint) + (weights is null ? 0 : sizeof(double)));
 
-        public int OwnerOf(ulong keyHash) =>
-            weights is null && Vector512.IsHardwareAccelerated ? HighestScoreVectorized(keyHash) : HighestScore(keyHash, 0, 0);
+        public int OwnerOf(ulong keyHash)
+        {
+            uint key = KeyHash.Fold(keyHash);
+            return weights is null && Vector.IsHardwareAccelerated ? HighestScoreVectorized(key) : HighestScore(key, 0, 0, 0);
+        }
 
         /// <summary>The member with the highest score from index <paramref name="from"/> on, against a best so far.</summary>
-        private int HighestScore(ulong keyHash, int from, ulong bestScore, int best = 0)
+        private int HighestScore(uint key, int from, ulong bestScore, int best)
         {
             for (int m = from; m < seeds.Length; m++)
             {
-                ulong score = Score(keyHash, m);
+                ulong score = Score(key, m);
                 if (score > bestScore || m == 0)
                 {
                     bestScore = score;
@@ -54,84 +58,79 @@ public sealed class RendezvousPolicy : IPlacementPolicy
         }
 
         /// <summary>
-        /// The unweighted scores of eight members at a time (AVX-512 has the 64-bit multiply SplitMix64 needs), keeping
-        /// each lane's best score and index; the lanes are then reduced with the same tie rule, lowest index first.
+        /// Unweighted scores a whole vector of members at a time, two vectors per step so the multiplies overlap; each
+        /// lane keeps its best score and index, and the lanes are reduced with the same tie rule (lower index wins).
         /// </summary>
-        private int HighestScoreVectorized(ulong keyHash)
+        private int HighestScoreVectorized(uint key)
         {
-            int lanes = Vector512<ulong>.Count;
+            int lanes = Vector<uint>.Count;
             int full = seeds.Length - (seeds.Length % lanes);
             if (full == 0)
             {
-                return HighestScore(keyHash, 0, 0);
+                return HighestScore(key, 0, 0, 0);
             }
 
-            ref ulong seedsStart = ref MemoryMarshal.GetArrayDataReference(seeds);
-            var key = Vector512.Create(keyHash);
-            var bestScores = Vector512<ulong>.Zero;
-            var bestIndexes = Vector512<ulong>.Zero;
-            var indexes = Vector512.Create(0UL, 1, 2, 3, 4, 5, 6, 7);
-            var step = Vector512.Create((ulong)lanes);
-            var multiplier1 = Vector512.Create(0xBF58476D1CE4E5B9UL);
-            var multiplier2 = Vector512.Create(0x94D049BB133111EBUL);
-            // Two independent accumulators per step hide the multiply latency; they are merged before the lane
-            // reduction, the lower index winning ties as everywhere else.
-            var bestScores2 = Vector512<ulong>.Zero;
-            var bestIndexes2 = Vector512<ulong>.Zero;
-            var indexes2 = indexes + step;
-            var doubleStep = step + step;
-            int m = 0;
-            for (; m + (2 * lanes) <= full; m += 2 * lanes)
+            ReadOnlySpan<Vector<uint>> vectors = MemoryMarshal.Cast<uint, Vector<uint>>(seeds.AsSpan(0, full));
+            var keys = new Vector<uint>(key);
+            var step = new Vector<uint>((uint)lanes);
+            Vector<uint> indexes = Vector<uint>.Indices;
+            Vector<uint> indexes2 = indexes + step;
+            Vector<uint> doubleStep = step + step;
+            Vector<uint> best = Vector<uint>.Zero, bestIndexes = Vector<uint>.Zero;
+            Vector<uint> best2 = Vector<uint>.Zero, bestIndexes2 = Vector<uint>.Zero;
+            int v = 0;
+            for (; v + 1 < vectors.Length; v += 2)
             {
-                Vector512<ulong> value = Mix(key ^ Vector512.LoadUnsafe(ref seedsStart, (nuint)m), multiplier1, multiplier2);
-                Vector512<ulong> value2 = Mix(key ^ Vector512.LoadUnsafe(ref seedsStart, (nuint)(m + lanes)), multiplier1, multiplier2);
-                Vector512<ulong> better = Vector512.GreaterThan(value, bestScores);
-                Vector512<ulong> better2 = Vector512.GreaterThan(value2, bestScores2);
-                bestScores = Vector512.ConditionalSelect(better, value, bestScores);
-                bestIndexes = Vector512.ConditionalSelect(better, indexes, bestIndexes);
-                bestScores2 = Vector512.ConditionalSelect(better2, value2, bestScores2);
-                bestIndexes2 = Vector512.ConditionalSelect(better2, indexes2, bestIndexes2);
+                Vector<uint> score = Fmix(keys ^ vectors[v]);
+                Vector<uint> score2 = Fmix(keys ^ vectors[v + 1]);
+                Vector<uint> better = Vector.GreaterThan(score, best);
+                Vector<uint> better2 = Vector.GreaterThan(score2, best2);
+                best = Vector.ConditionalSelect(better, score, best);
+                bestIndexes = Vector.ConditionalSelect(better, indexes, bestIndexes);
+                best2 = Vector.ConditionalSelect(better2, score2, best2);
+                bestIndexes2 = Vector.ConditionalSelect(better2, indexes2, bestIndexes2);
                 indexes += doubleStep;
                 indexes2 += doubleStep;
             }
 
-            if (m < full)
+            if (v < vectors.Length)
             {
-                Vector512<ulong> value = Mix(key ^ Vector512.LoadUnsafe(ref seedsStart, (nuint)m), multiplier1, multiplier2);
-                Vector512<ulong> better = Vector512.GreaterThan(value, bestScores);
-                bestScores = Vector512.ConditionalSelect(better, value, bestScores);
-                bestIndexes = Vector512.ConditionalSelect(better, indexes, bestIndexes);
+                Vector<uint> score = Fmix(keys ^ vectors[v]);
+                Vector<uint> better = Vector.GreaterThan(score, best);
+                best = Vector.ConditionalSelect(better, score, best);
+                bestIndexes = Vector.ConditionalSelect(better, indexes, bestIndexes);
             }
 
-            // Lane by lane, accumulator 1 saw lower indexes than accumulator 2 in every step, so on equal scores it wins.
-            Vector512<ulong> secondWins = Vector512.GreaterThan(bestScores2, bestScores);
-            bestScores = Vector512.ConditionalSelect(secondWins, bestScores2, bestScores);
-            bestIndexes = Vector512.ConditionalSelect(secondWins, bestIndexes2, bestIndexes);
+            // Lane by lane, the first accumulator always saw the lower indexes, so it keeps equal scores.
+            Vector<uint> secondWins = Vector.GreaterThan(best2, best);
+            best = Vector.ConditionalSelect(secondWins, best2, best);
+            bestIndexes = Vector.ConditionalSelect(secondWins, bestIndexes2, bestIndexes);
 
-            ulong bestScore = bestScores[0];
-            int best = (int)bestIndexes[0];
+            uint bestScore = best[0];
+            int bestIndex = (int)bestIndexes[0];
             for (int lane = 1; lane < lanes; lane++)
             {
-                ulong score = bestScores[lane];
+                uint score = best[lane];
                 int index = (int)bestIndexes[lane];
-                if (score > bestScore || (score == bestScore && index < best))
+                if (score > bestScore || (score == bestScore && index < bestIndex))
                 {
                     bestScore = score;
-                    best = index;
+                    bestIndex = index;
                 }
             }
 
-            return HighestScore(keyHash, full, bestScore, best);
+            return HighestScore(key, full, bestScore, bestIndex);
         }
 
         public int OwnersOf(ulong keyHash, Span<int> owners)
         {
+            uint key = KeyHash.Fold(keyHash);
             int wanted = Math.Min(owners.Length, seeds.Length);
             Span<ulong> scores = wanted <= 64 ? stackalloc ulong[wanted] : new ulong[wanted];
             int filled = 0;
             for (int m = 0; m < seeds.Length; m++)
             {
-                ulong score = Score(keyHash, m);
+                ulong score = Score(key, m);
                 if (filled == wanted && score <= scores[filled - 1])
                 {
                     continue;
@@ -153,28 +152,30 @@ public sealed class RendezvousPolicy : IPlacementPolicy
             return filled;
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<ulong> Mix(Vector512<ulong> value, Vector512<ulong> multiplier1, Vector512<ulong> multiplier2)
-        {
-            value = (value ^ (value >>> 30)) * multiplier1;
-            value = (value ^ (value >>> 27)) * multiplier2;
-            return value ^ (value >>> 31);
-        }
-
         /// <summary>
-        /// The member's score as an unsigned integer: the mixed value itself, or the bits of the positive weighted
-        /// score, whose unsigned order is the numeric order. Ties go to the lower member index.
+        /// The member's score, comparable as an unsigned integer: the 32-bit score itself, or the bits of the positive
+        /// weighted score (whose unsigned order is the numeric order).
         /// </summary>
-        private ulong Score(ulong keyHash, int member)
+        private ulong Score(uint key, int member)
         {
-            ulong mixed = KeyHash.Mix(keyHash ^ seeds[member]);
+            uint score = KeyHash.Fmix32(key ^ seeds[member]);
             if (weights is null)
             {
-                return mixed;
+                return score;
             }
 
-            double unit = ((mixed >> 11) + 0.5) / (1UL << 53);
+            double unit = (score + 0.5) / 4294967296.0;
             return BitConverter.DoubleToUInt64Bits(weights[member] / -Math.Log(unit));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector<uint> Fmix(Vector<uint> value)
+        {
+            value ^= Vector.ShiftRightLogical(value, 16);
+            value *= 0x85EBCA6Bu;
+            value ^= Vector.ShiftRightLogical(value, 13);
+            value *= 0xC2B2AE35u;
+            return value ^ Vector.ShiftRightLogical(value, 16);
         }
     }
 }

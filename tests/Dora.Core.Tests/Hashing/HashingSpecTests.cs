@@ -28,6 +28,8 @@ public class HashingSpecTests
         Assert.Equal(0xEF46DB3751D8E999UL, KeyHash.Of(string.Empty, 0));
         Assert.Equal(0x44BC2CF5AD770999UL, KeyHash.Of("abc", 0));
         Assert.Equal(0x5692161D100B05E5UL, KeyHash.Mix(1));
+        Assert.Equal(0x514E28B7u, KeyHash.Fmix32(1));
+        Assert.Equal(0x88888888u, KeyHash.Fold(0x0123456789ABCDEFUL));
     }
 
     [Fact]

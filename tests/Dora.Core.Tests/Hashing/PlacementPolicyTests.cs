@@ -180,6 +180,22 @@ public class PlacementPolicyTests
     }
 
     [Fact]
+    public void Rendezvous_vector_lookups_agree_with_the_scalar_ranking_at_every_cluster_size()
+    {
+        // Sizes around the vector width and its multiples exercise the two-accumulator loop, the odd vector and the tail.
+        Span<int> top = stackalloc int[1];
+        for (int n = 1; n <= 70; n++)
+        {
+            HashRing ring = HashRing.Build(Members(n), PlacementPolicies.Create("rendezvous"));
+            for (int i = 0; i < 3000; i++)
+            {
+                ring.OwnersOf(string.Create(CultureInfo.InvariantCulture, $"/k/{i}"), top);
+                Assert.Equal(top[0], ring.OwnerIndexOf(string.Create(CultureInfo.InvariantCulture, $"/k/{i}")));
+            }
+        }
+    }
+
+    [Fact]
     public void An_empty_membership_has_no_owner_and_says_so()
     {
         HashRing ring = HashRing.Build([], PlacementPolicies.Default);
