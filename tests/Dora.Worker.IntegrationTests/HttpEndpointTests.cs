@@ -32,6 +32,7 @@ public sealed class HttpEndpointTests : IAsyncLifetime, IDisposable
             Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(_temp.Combine("cache"), 64L << 20)], PageSize = PageSize },
             Metadata = new MetadataOptions { DatabaseDirectory = _temp.Combine("metadata") },
             HttpPort = 0,
+            Stream = new() { Port = 0 },
         };
         _worker = await WorkerHost.StartAsync(options, null, CancellationToken.None).Within();
         _http.BaseAddress = _worker.HttpAddress;

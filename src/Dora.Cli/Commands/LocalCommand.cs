@@ -13,13 +13,13 @@ internal static class LocalCommand
         dora local [options]
           --ufs DIR            folder to serve (default: a generated sample dataset in .dora/sample)
 
-        """ + StorageSettings.Usage;
+        """ + WorkerSettings.Usage;
 
     public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         var reader = new ArgumentReader(arguments, new HashSet<string>());
         var ufs = reader.String("--ufs");
-        var storage = StorageSettings.Read(reader);
+        var storage = WorkerSettings.Read(reader);
         reader.EnsureAllRead();
 
         var sample = ufs is null;

@@ -17,7 +17,7 @@ internal static class WorkerCommand
           --worker-id ID       use this id instead of the one kept in the cache directory
           --lease-ttl SECONDS  etcd lease TTL: a crashed worker leaves the ring after this long (default 15)
 
-        """ + RegistrySettings.Usage + StorageSettings.Usage;
+        """ + RegistrySettings.Usage + WorkerSettings.Usage;
 
     public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
@@ -28,7 +28,7 @@ internal static class WorkerCommand
         var workerId = reader.String("--worker-id");
         var leaseTtl = TimeSpan.FromSeconds(reader.Int("--lease-ttl", 15, 2, 3600));
         var registrySettings = RegistrySettings.Read(reader);
-        var storage = StorageSettings.Read(reader);
+        var storage = WorkerSettings.Read(reader);
         reader.EnsureAllRead();
         if (!IPAddress.TryParse(bindText, out var bind))
         {

@@ -2,6 +2,7 @@ using System.Reflection;
 using Dora.Registry;
 using Dora.Worker.Http;
 using Dora.Worker.Metrics;
+using Dora.Worker.PageStream;
 using Dora.Worker.Reading;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -24,6 +25,7 @@ public sealed class WorkerHost : IAsyncDisposable
     private readonly Task _sweeper;
 
     private IWorkerRegistration? _registration;
+    private PageStreamServer? _stream;
 
     private WorkerHost(WebApplication app, StorageEngine engine, WorkerMetrics metrics, Uri httpAddress, WorkerIdentity identity)
     {
@@ -36,6 +38,9 @@ public sealed class WorkerHost : IAsyncDisposable
     }
 
     public StorageEngine Engine { get; }
+
+    /// <summary>The page stream port, or 0 when the endpoint is disabled.</summary>
+    public int StreamPort => _stream?.Port ?? 0;
 
     /// <summary>The worker's persistent identity.</summary>
     public WorkerIdentity Identity { get; }
@@ -88,6 +93,11 @@ public sealed class WorkerHost : IAsyncDisposable
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             var httpAddress = new Uri(address.Replace("[::]", "localhost", StringComparison.Ordinal) + "/");
             host = new WorkerHost(app, engine, metrics, httpAddress, identity);
+            if (options.Stream.Port >= 0)
+            {
+                host._stream = PageStreamServer.Start(options.HttpAddress, engine, options.Stream, identity.Id, logger);
+            }
+
             if (options.Registry is not null)
             {
                 await host.RegisterAsync(options, cancellationToken).ConfigureAwait(false);
@@ -124,6 +134,7 @@ public sealed class WorkerHost : IAsyncDisposable
             Id = Identity.Id,
             Host = options.EffectiveAdvertisedHost,
             HttpPort = HttpAddress.Port,
+            StreamPort = StreamPort,
             CapacityBytes = capacity,
             StartedAt = DateTimeOffset.UtcNow,
             Version = Version,
@@ -140,6 +151,11 @@ public sealed class WorkerHost : IAsyncDisposable
         {
             // Leave the ring first, so clients stop routing here before the endpoints close.
             await _registration.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_stream is not null)
+        {
+            await _stream.DisposeAsync().ConfigureAwait(false);
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);

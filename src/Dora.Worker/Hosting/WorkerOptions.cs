@@ -2,6 +2,7 @@ using System.Net;
 using Dora.Core.Mounts;
 using Dora.Registry;
 using Dora.Worker.Metadata;
+using Dora.Worker.PageStream;
 using Dora.Worker.Pages;
 using Dora.Worker.Reading;
 
@@ -27,6 +28,9 @@ public sealed record WorkerOptions
 
     /// <summary>HTTP port. Default <see cref="DefaultHttpPort"/>; 0 picks a free port (tests).</summary>
     public int HttpPort { get; init; } = DefaultHttpPort;
+
+    /// <summary>The page stream endpoint (port 8816 by default, bound to <see cref="HttpAddress"/> too).</summary>
+    public PageStreamOptions Stream { get; init; } = new();
 
     /// <summary>
     /// Where the worker registers so that clients find it; null (the default) runs it unregistered, reachable only by
@@ -63,6 +67,7 @@ public sealed record WorkerOptions
             throw new ArgumentException($"WorkerOptions.HttpPort must be between 0 and 65535 (was {HttpPort}).");
         }
 
+        Stream.Validate();
         Pages.Validate();
         Metadata.Validate();
         Reading.Validate();

@@ -107,6 +107,60 @@ public sealed class PageStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens a cached page for zero-copy sending, pinned until the result is disposed. Null when the page is not
+    /// cached, or not yet checksum-verified since start-up (then <see cref="ReadAsync"/> reads and verifies it).
+    /// </summary>
+    public CachedPageFile? TryOpenVerified(PageSource source, long pageIndex)
+    {
+        var key = new PageKey(source.File, pageIndex);
+        if (!_index.TryGetValue(key, out var entry) || !entry.Verified || !entry.TryPin())
+        {
+            return null;
+        }
+
+        FileStream? stream = null;
+        try
+        {
+            if (entry.Length == PageLength(source, pageIndex))
+            {
+                // bufferSize 0: the stream is only a handle for sendfile, never read through a managed buffer.
+                stream = new FileStream(entry.Directory.PathOf(entry.Key, entry.Generation), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+                if (stream.Length == PageFileFormat.HeaderSize + entry.Length)
+                {
+                    entry.Directory.Touch(entry);
+                    _metrics.CacheHit();
+                    var opened = stream;
+                    stream = null;
+                    return new CachedPageFile(opened, entry);
+                }
+            }
+
+            Corrupt(entry, "the page file has the wrong length");
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            Corrupt(entry, "the page file is missing");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Corrupt(entry, e.Message);
+        }
+
+        stream?.Dispose();
+        Unpin(entry);
+        return null;
+    }
+
+    /// <summary>Releases a reader's pin; the last pin of a page evicted meanwhile deletes its file.</summary>
+    internal static void Unpin(PageEntry entry)
+    {
+        if (entry.Unpin())
+        {
+            DeletePageFile(entry);
+        }
+    }
+
     /// <summary>Starts loading a page in the background unless it is cached or already loading (read-ahead).</summary>
     /// <returns>True when a load was started.</returns>
     public bool Prefetch(PageSource source, long pageIndex)
@@ -232,10 +286,7 @@ public sealed class PageStore : IDisposable
         }
         finally
         {
-            if (entry.Unpin())
-            {
-                DeletePageFile(entry);
-            }
+            Unpin(entry);
         }
 
         return hit;

@@ -103,12 +103,21 @@ public sealed class StorageEngine : IDisposable
             done += await Pages.ReadAsync(file.Source, pageIndex, inPage, destination[done..count], cancellationToken).ConfigureAwait(false);
         }
 
+        NoteRead(file, offset, count);
+        return count;
+    }
+
+    /// <summary>
+    /// Records a read served outside <see cref="ReadAsync(OpenedFile, long, Memory{byte}, CancellationToken)"/>
+    /// (zero-copy page sends), so sequential readers still get read-ahead.
+    /// </summary>
+    public void NoteRead(OpenedFile file, long offset, int count)
+    {
+        ArgumentNullException.ThrowIfNull(file);
         if (count > 0 && _options.ReadAheadPages > 0 && _sequential.Record(file.Source.File, offset, count))
         {
-            ReadAhead(file.Source, (offset + count - 1) / pageSize);
+            ReadAhead(file.Source, (offset + count - 1) / Pages.PageSize);
         }
-
-        return count;
     }
 
     /// <summary>Makes the next access to the path (or everything below it) check the under storage again.</summary>

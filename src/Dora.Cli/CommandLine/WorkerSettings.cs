@@ -1,17 +1,19 @@
 using Dora.Core.Mounts;
 using Dora.Core.Paths;
+using Dora.Core.Protocol;
 using Dora.Core.UnderStorage;
 using Dora.Core.Units;
 using Dora.Worker.Hosting;
 using Dora.Worker.Metadata;
+using Dora.Worker.PageStream;
 using Dora.Worker.Pages;
 using Dora.Worker.Pages.Eviction;
 
 namespace Dora.Cli.CommandLine;
 
-/// <summary>The cache and consistency options every worker-running command takes.</summary>
-internal sealed record StorageSettings(
-    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort)
+/// <summary>The cache, consistency and port options every worker-running command takes.</summary>
+internal sealed record WorkerSettings(
+    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort)
 {
     public const string Usage = """
           --cache-dir DIR      where pages, metadata and the worker id are kept (default .dora/cache)
@@ -21,18 +23,20 @@ internal sealed record StorageSettings(
           --consistency MODE   ttl, immutable or always (default ttl)
           --ttl SECONDS        revalidation interval of the ttl mode (default 60)
           --http-port PORT     worker HTTP port (default 8817; 0 picks a free one)
+          --stream-port PORT   page stream port (default 8816; 0 picks a free one)
         """;
 
-    public static StorageSettings Read(ArgumentReader reader)
+    public static WorkerSettings Read(ArgumentReader reader)
     {
-        var settings = new StorageSettings(
+        var settings = new WorkerSettings(
             Path.GetFullPath(reader.String("--cache-dir") ?? Path.Combine(".dora", "cache")),
             reader.Bytes("--cache-size", 4L << 30),
             reader.Bytes("--page-size", PageStoreOptions.DefaultPageSize),
             ParseEnum<EvictionPolicyKind>(reader.String("--eviction") ?? "lru", "--eviction"),
             ParseEnum<ConsistencyMode>(reader.String("--consistency") ?? "ttl", "--consistency"),
             TimeSpan.FromSeconds(reader.Int("--ttl", 60, 0, 86_400 * 365)),
-            reader.Int("--http-port", WorkerOptions.DefaultHttpPort, 0, 65535));
+            reader.Int("--http-port", WorkerOptions.DefaultHttpPort, 0, 65535),
+            reader.Int("--stream-port", ProtocolConstants.DefaultPort, 0, 65535));
         if (settings.PageSize is < PageStoreOptions.MinPageSize or > PageStoreOptions.MaxPageSize)
         {
             throw new UsageException($"option '--page-size' must be between {ByteSize.Format(PageStoreOptions.MinPageSize)} and {ByteSize.Format(PageStoreOptions.MaxPageSize)} (was {ByteSize.Format(settings.PageSize)})");
@@ -53,6 +57,7 @@ internal sealed record StorageSettings(
         },
         Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(CacheDirectory, "metadata") },
         HttpPort = HttpPort,
+        Stream = new PageStreamOptions { Port = StreamPort },
     };
 
     /// <summary>One line describing the cache, for start-up banners.</summary>

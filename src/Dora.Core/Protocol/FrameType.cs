@@ -1,0 +1,52 @@
+namespace Dora.Core.Protocol;
+
+/// <summary>Page stream frame types (docs/protocol.md). Requests are below 0x80, responses at or above.</summary>
+public enum FrameType : byte
+{
+    /// <summary>First frame of a connection: protocol version, optional token, client name.</summary>
+    Hello = 0x01,
+
+    /// <summary>Read a byte range of a file.</summary>
+    Read = 0x02,
+
+    /// <summary>Status of a file or directory.</summary>
+    Stat = 0x03,
+
+    /// <summary>One page of a directory listing.</summary>
+    List = 0x04,
+
+    /// <summary>Heartbeat; answered with <see cref="Pong"/> carrying the same payload.</summary>
+    Ping = 0x05,
+
+    /// <summary>Cancels the in-flight request whose id the header carries.</summary>
+    Cancel = 0x06,
+
+    /// <summary>Answer to <see cref="Hello"/>: the server's version and limits.</summary>
+    HelloOk = 0x81,
+
+    /// <summary>Bytes of a <see cref="Read"/>: file offset, then data; the last frame of a read has <see cref="FrameBits.End"/>.</summary>
+    Data = 0x82,
+
+    /// <summary>Answer to <see cref="Stat"/>: JSON.</summary>
+    StatOk = 0x83,
+
+    /// <summary>Answer to <see cref="List"/>: JSON.</summary>
+    ListOk = 0x84,
+
+    /// <summary>Answer to <see cref="Ping"/>.</summary>
+    Pong = 0x85,
+
+    /// <summary>A request failed (or, with request id 0, the connection is being closed): code and message.</summary>
+    Error = 0xEE,
+}
+
+/// <summary>Frame flags.</summary>
+[Flags]
+public enum FrameBits : byte
+{
+    /// <summary>No flag.</summary>
+    None = 0,
+
+    /// <summary>On <see cref="FrameType.Data"/>: the last frame of this read.</summary>
+    End = 0x01,
+}

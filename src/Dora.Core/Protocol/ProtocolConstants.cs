@@ -1,0 +1,23 @@
+namespace Dora.Core.Protocol;
+
+/// <summary>Fixed values of the page stream protocol.</summary>
+public static class ProtocolConstants
+{
+    /// <summary>The protocol version this build speaks.</summary>
+    public const ushort Version = 1;
+
+    /// <summary>Default TCP port of the page stream.</summary>
+    public const int DefaultPort = 8816;
+
+    /// <summary>
+    /// Largest request payload a server accepts: 64 KiB, far above the largest legal request (a 4 KiB path plus a
+    /// listing cursor), so a peer cannot make the server buffer much.
+    /// </summary>
+    public const int MaxRequestPayload = 64 << 10;
+
+    /// <summary>Largest <see cref="FrameType.Ping"/> payload.</summary>
+    public const int MaxPingPayload = 64;
+
+    /// <summary>Largest listing page a <see cref="FrameType.List"/> may ask for.</summary>
+    public const int MaxListLimit = 10_000;
+}

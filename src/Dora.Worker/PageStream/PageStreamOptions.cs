@@ -1,0 +1,58 @@
+using Dora.Core.Protocol;
+
+namespace Dora.Worker.PageStream;
+
+/// <summary>Settings of the page stream endpoint. Every default is stated where it is declared.</summary>
+public sealed record PageStreamOptions
+{
+    /// <summary>TCP port: <see cref="ProtocolConstants.DefaultPort"/> (8816) by default; 0 picks a free port; -1 disables the endpoint.</summary>
+    public int Port { get; init; } = ProtocolConstants.DefaultPort;
+
+    /// <summary>A token every client must present in its HELLO; null (the default) accepts any client.</summary>
+    public string? AuthToken { get; init; }
+
+    /// <summary>
+    /// Requests a connection may have in flight: 16 by default. Past it the server stops reading that connection, so
+    /// a client that pipelines without limit is slowed by TCP, not buffered.
+    /// </summary>
+    public int MaxInFlightPerConnection { get; init; } = 16;
+
+    /// <summary>Open connections accepted at once: 1024 by default; more are refused with an error frame.</summary>
+    public int MaxConnections { get; init; } = 1024;
+
+    /// <summary>
+    /// Page buffers all connections may hold at once for misses and unverified pages: 128 by default (128 MiB with
+    /// 1 MiB pages). Cache hits are sent with sendfile and need none.
+    /// </summary>
+    public int MaxBufferedPages { get; init; } = 128;
+
+    /// <summary>A connection with nothing in flight and no frame for this long is closed: 5 minutes by default.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>A single frame that cannot be written for this long (the client stopped reading) closes the connection: 60 s.</summary>
+    public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Checks every setting, naming the bad one.</summary>
+    public void Validate()
+    {
+        if (Port is < -1 or > 65535)
+        {
+            throw new ArgumentException($"PageStreamOptions.Port must be -1 (off), 0 (any) or a port up to 65535 (was {Port}).");
+        }
+
+        if (MaxInFlightPerConnection is < 1 or > 4096 || MaxConnections < 1 || MaxBufferedPages < 1)
+        {
+            throw new ArgumentException("PageStreamOptions: MaxInFlightPerConnection (1..4096), MaxConnections and MaxBufferedPages must be positive.");
+        }
+
+        if (IdleTimeout <= TimeSpan.Zero || WriteTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("PageStreamOptions: IdleTimeout and WriteTimeout must be positive.");
+        }
+
+        if (AuthToken is { Length: 0 or > 1024 })
+        {
+            throw new ArgumentException("PageStreamOptions.AuthToken must be 1 to 1024 characters, or null for none.");
+        }
+    }
+}

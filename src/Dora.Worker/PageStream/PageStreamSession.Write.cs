@@ -1,0 +1,225 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Text.Json;
+using Dora.Core.Paths;
+using Dora.Core.Protocol;
+using Dora.Worker.Pages;
+using Dora.Worker.Reading;
+
+namespace Dora.Worker.PageStream;
+
+/// <summary>Stat and list requests, and everything that writes frames.</summary>
+internal sealed partial class PageStreamSession
+{
+    private async Task StatAsync(Request request, CancellationToken cancellationToken)
+    {
+        DoraPath path = DoraPath.Parse(request.Path);
+        FileInfoResult info = await _engine.GetInfoAsync(path, cancellationToken).ConfigureAwait(false);
+        var status = info.Status;
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(
+            new StatReply(path.Value, path.Name, status.IsDirectory, status.Length, status.LastModified, status.ETag, info.CachedBytes),
+            ProtocolJson.Default.StatReply);
+        await WriteSmallFrameAsync(FrameType.StatOk, request.Id, json).ConfigureAwait(false);
+    }
+
+    private async Task ListAsync(Request request, CancellationToken cancellationToken)
+    {
+        DoraPath path = DoraPath.Parse(request.Path);
+        var page = await _engine.ListAsync(path, request.After, request.Limit, cancellationToken).ConfigureAwait(false);
+        var entries = new ListEntry[page.Entries.Count];
+        for (int i = 0; i < entries.Length; i++)
+        {
+            var child = page.Entries[i];
+            entries[i] = new ListEntry(child.Name, child.IsDirectory, child.Length, child.LastModified, child.ETag);
+        }
+
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(new ListReply(entries, page.NextToken), ProtocolJson.Default.ListReply);
+        await WriteSmallFrameAsync(FrameType.ListOk, request.Id, json).ConfigureAwait(false);
+    }
+
+    /// <summary>A DATA frame whose bytes go from the page file to the socket with sendfile.</summary>
+    private async Task SendFileFrameAsync(ulong requestId, long fileOffset, CachedPageFile page, int offsetInPage, int count, FrameBits bits)
+    {
+        await AcquireWriteAsync().ConfigureAwait(false);
+        try
+        {
+            new FrameHeader(FrameType.Data, bits, requestId, sizeof(long) + count).Write(_frameHead);
+            BinaryPrimitives.WriteInt64LittleEndian(_frameHead.AsSpan(FrameHeader.Size), fileOffset);
+            _fileElements[0] = new SendPacketsElement(_frameHead, 0, _frameHead.Length);
+            _fileElements[1] = new SendPacketsElement(page.Stream, CachedPageFile.DataOffset + offsetInPage, count, endOfPacket: true);
+            await WithWriteTimeout(_send.SendAsync(_socket, _fileElements)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _fileElements[1] = null!;
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>A DATA frame read through the engine (a miss, or a page not yet verified), within the buffered-page budget.</summary>
+    private async Task SendReadThroughFrameAsync(ulong requestId, OpenedFile file, long position, int count, FrameBits bits, CancellationToken cancellationToken)
+    {
+        await _bufferedPages.WaitAsync(cancellationToken).ConfigureAwait(false);
+        byte[] frame = ArrayPool<byte>.Shared.Rent(FrameHeader.Size + sizeof(long) + count);
+        try
+        {
+            int read = await _engine.ReadAsync(file, position, frame.AsMemory(FrameHeader.Size + sizeof(long), count), cancellationToken).ConfigureAwait(false);
+            if (read != count)
+            {
+                throw new IOException($"'{file.Path}' ended after {position + read} bytes while {position + count} were expected.");
+            }
+
+            new FrameHeader(FrameType.Data, bits, requestId, sizeof(long) + count).Write(frame);
+            BinaryPrimitives.WriteInt64LittleEndian(frame.AsSpan(FrameHeader.Size), position);
+            await WriteAsync(frame.AsMemory(0, FrameHeader.Size + sizeof(long) + count)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+            _bufferedPages.Release();
+        }
+    }
+
+    /// <summary>A frame whose payload is <paramref name="payload"/>, or for DATA an offset (<paramref name="dataOffset"/>) and no bytes.</summary>
+    private Task WriteSmallFrameAsync(FrameType type, ulong requestId, ReadOnlySpan<byte> payload, FrameBits bits = FrameBits.None, long dataOffset = 0)
+    {
+        byte[] frame = ArrayPool<byte>.Shared.Rent(FrameHeader.Size + payload.Length);
+        int length = FrameHeader.Size + payload.Length;
+        new FrameHeader(type, bits, requestId, payload.Length).Write(frame);
+        payload.CopyTo(frame.AsSpan(FrameHeader.Size));
+        if (type == FrameType.Data)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(frame.AsSpan(FrameHeader.Size), dataOffset);
+        }
+
+        return WriteRentedAsync(frame, length);
+    }
+
+    private async Task WriteRentedAsync(byte[] frame, int length)
+    {
+        try
+        {
+            await WriteAsync(frame.AsMemory(0, length)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
+    }
+
+    private Task WriteErrorAsync(ulong requestId, ErrorCode code, string message)
+    {
+        // Messages are capped so an error frame stays small whatever a path holds.
+        if (message.Length > 1024)
+        {
+            message = message[..1024];
+        }
+
+        byte[] frame = new byte[FrameHeader.Size + 4 + (message.Length * 3)];
+        var writer = new PayloadWriter(frame);
+        writer.WriteU16((ushort)code);
+        writer.WriteString(message);
+        int length = writer.Finish(FrameType.Error, FrameBits.None, requestId);
+        return WriteAsync(frame.AsMemory(0, length));
+    }
+
+    /// <summary>Refuses a connection before any frame is read.</summary>
+    public Task RefuseAsync(ErrorCode code, string message) => CloseWithErrorAsync(code, message);
+
+    /// <summary>Says why (request id 0) and closes the connection.</summary>
+    private async Task CloseWithErrorAsync(ErrorCode code, string message)
+    {
+        Log.ConnectionRejected(_logger, _socket.RemoteEndPoint?.ToString() ?? "?", code.ToString(), message);
+        try
+        {
+            await WriteErrorAsync(0, code, message).ConfigureAwait(false);
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The peer is already gone.
+        }
+
+        await _closing.CancelAsync().ConfigureAwait(false);
+    }
+
+    private async Task WriteAsync(ReadOnlyMemory<byte> frame)
+    {
+        await AcquireWriteAsync().ConfigureAwait(false);
+        try
+        {
+            while (!frame.IsEmpty)
+            {
+                int sent = await WithWriteTimeout(_socket.SendAsync(frame, SocketFlags.None, _closing.Token)).ConfigureAwait(false);
+                frame = frame[sent..];
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private Task AcquireWriteAsync() => _writeLock.WaitAsync(_closing.Token);
+
+    /// <summary>A write the peer does not take within the write timeout closes the connection: it is in an unknown state.</summary>
+    private async Task<T> WithWriteTimeout<T>(ValueTask<T> send)
+    {
+        try
+        {
+            return await send.AsTask().WaitAsync(_options.WriteTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _socket.Close(0);
+            throw new IOException($"the client did not read a frame within {_options.WriteTimeout.TotalSeconds} s");
+        }
+    }
+
+    private async Task WithWriteTimeout(ValueTask send)
+    {
+        try
+        {
+            await send.AsTask().WaitAsync(_options.WriteTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _socket.Close(0);
+            throw new IOException($"the client did not read a frame within {_options.WriteTimeout.TotalSeconds} s");
+        }
+    }
+
+    private async Task<bool> ReceiveExactlyAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (!buffer.IsEmpty)
+        {
+            int received = await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            if (received == 0)
+            {
+                return false;
+            }
+
+            buffer = buffer[received..];
+        }
+
+        return true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _closing.CancelAsync().ConfigureAwait(false);
+
+        // Wait for running requests to notice, so their buffers and pins are released before the socket goes.
+        for (int i = 0; i < 200 && !_requests.IsEmpty; i++)
+        {
+            await Task.Delay(5).ConfigureAwait(false);
+        }
+
+        _socket.Dispose();
+        _send.Dispose();
+        _closing.Dispose();
+        _writeLock.Dispose();
+        _inFlight.Dispose();
+    }
+}

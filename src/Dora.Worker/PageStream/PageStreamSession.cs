@@ -1,0 +1,324 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Dora.Core.Errors;
+using Dora.Core.Paths;
+using Dora.Core.Protocol;
+using Dora.Worker.Reading;
+using Microsoft.Extensions.Logging;
+
+namespace Dora.Worker.PageStream;
+
+/// <summary>
+/// One page stream connection: reads request frames, runs up to <see cref="PageStreamOptions.MaxInFlightPerConnection"/>
+/// requests at once, and writes their response frames one whole frame at a time. Anything malformed closes this
+/// connection only, after an error frame with request id 0.
+/// </summary>
+internal sealed partial class PageStreamSession : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly StorageEngine _engine;
+    private readonly PageStreamOptions _options;
+    private readonly SemaphoreSlim _bufferedPages;
+    private readonly string _workerId;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly SemaphoreSlim _inFlight;
+    private readonly ConcurrentDictionary<ulong, CancellationTokenSource> _requests = new();
+    private readonly CancellationTokenSource _closing = new();
+    private readonly SendOperation _send = new();
+    private readonly byte[] _frameHead = new byte[FrameHeader.Size + sizeof(long)];
+    private readonly SendPacketsElement[] _fileElements = new SendPacketsElement[2];
+
+    public PageStreamSession(Socket socket, StorageEngine engine, PageStreamOptions options, SemaphoreSlim bufferedPages, string workerId, ILogger logger)
+    {
+        _socket = socket;
+        _engine = engine;
+        _options = options;
+        _bufferedPages = bufferedPages;
+        _workerId = workerId;
+        _logger = logger;
+        _inFlight = new SemaphoreSlim(options.MaxInFlightPerConnection, options.MaxInFlightPerConnection);
+    }
+
+    /// <summary>Serves the connection until the peer leaves, a protocol error, idleness, or <paramref name="stopping"/>.</summary>
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        using var link = stopping.Register(static state => ((CancellationTokenSource)state!).Cancel(), _closing);
+        byte[] header = new byte[FrameHeader.Size];
+        using var idle = new CancellationTokenSource();
+        try
+        {
+            if (!await HandshakeAsync(header, idle).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            while (!_closing.IsCancellationRequested)
+            {
+                // Idle means no frame and nothing in flight: a long read keeps the connection open.
+                idle.CancelAfter(_requests.IsEmpty ? _options.IdleTimeout : Timeout.InfiniteTimeSpan);
+                FrameHeader? frame = await ReadHeaderAsync(header, idle.Token).ConfigureAwait(false);
+                idle.TryReset();
+                if (frame is not { } request)
+                {
+                    return;
+                }
+
+                byte[] payload = ArrayPool<byte>.Shared.Rent(Math.Max(request.PayloadLength, 1));
+                try
+                {
+                    if (!await ReceiveExactlyAsync(payload.AsMemory(0, request.PayloadLength), _closing.Token).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+
+                    if (!await DispatchAsync(request, payload.AsMemory(0, request.PayloadLength)).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(payload);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (idle.IsCancellationRequested && !_closing.IsCancellationRequested)
+        {
+            Log.IdleClosed(_logger, _socket.RemoteEndPoint?.ToString() ?? "?");
+        }
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The peer went away or we are stopping.
+        }
+    }
+
+    /// <summary>The first frame must be HELLO with this version and, if one is configured, the token.</summary>
+    private async Task<bool> HandshakeAsync(byte[] header, CancellationTokenSource idle)
+    {
+        idle.CancelAfter(_options.IdleTimeout);
+        FrameHeader? frame = await ReadHeaderAsync(header, idle.Token).ConfigureAwait(false);
+        idle.TryReset();
+        if (frame is not { } hello)
+        {
+            return false;
+        }
+
+        if (hello.Type != FrameType.Hello)
+        {
+            await CloseWithErrorAsync(ErrorCode.BadFrame, $"the first frame must be HELLO (0x01), not 0x{(byte)hello.Type:x2}").ConfigureAwait(false);
+            return false;
+        }
+
+        byte[] payload = new byte[hello.PayloadLength];
+        if (!await ReceiveExactlyAsync(payload, _closing.Token).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        ushort version;
+        string token;
+        try
+        {
+            var reader = new PayloadReader(payload);
+            version = reader.ReadU16();
+            token = reader.ReadString();
+            _ = reader.ReadString();
+            reader.EnsureEnd();
+        }
+        catch (FormatException e)
+        {
+            await CloseWithErrorAsync(ErrorCode.BadFrame, $"malformed HELLO: {e.Message}").ConfigureAwait(false);
+            return false;
+        }
+
+        if (version != ProtocolConstants.Version)
+        {
+            await CloseWithErrorAsync(ErrorCode.UnsupportedVersion, $"protocol version {version} is not served; this worker speaks version {ProtocolConstants.Version}").ConfigureAwait(false);
+            return false;
+        }
+
+        if (_options.AuthToken is { } expected
+            && !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(expected)))
+        {
+            await CloseWithErrorAsync(ErrorCode.Unauthenticated, token.Length == 0 ? "this worker requires a token" : "the token is not accepted").ConfigureAwait(false);
+            return false;
+        }
+
+        byte[] reply = new byte[128 + Encoding.UTF8.GetMaxByteCount(_workerId.Length)];
+        var writer = new PayloadWriter(reply);
+        writer.WriteU16(ProtocolConstants.Version);
+        writer.WriteU32(ProtocolConstants.MaxRequestPayload);
+        writer.WriteU32((uint)_options.MaxInFlightPerConnection);
+        writer.WriteU32((uint)_engine.Pages.PageSize);
+        writer.WriteU32((uint)_options.IdleTimeout.TotalSeconds);
+        writer.WriteString(_workerId);
+        int length = writer.Finish(FrameType.HelloOk, FrameBits.None, hello.RequestId);
+        await WriteAsync(reply.AsMemory(0, length)).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Reads and checks a header; null (after an error frame where possible) when the connection must end.</summary>
+    private async Task<FrameHeader?> ReadHeaderAsync(byte[] header, CancellationToken idle)
+    {
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(idle, _closing.Token);
+        if (!await ReceiveExactlyAsync(header, either.Token).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        FrameHeader? frame = FrameHeader.TryRead(header, ProtocolConstants.MaxRequestPayload, out string? problem, out bool tooLarge);
+        if (frame is null)
+        {
+            await CloseWithErrorAsync(tooLarge ? ErrorCode.FrameTooLarge : ErrorCode.BadFrame, problem!).ConfigureAwait(false);
+        }
+
+        return frame;
+    }
+
+    /// <summary>Handles one request frame; false when the connection must close.</summary>
+    private async Task<bool> DispatchAsync(FrameHeader frame, ReadOnlyMemory<byte> payload)
+    {
+        switch (frame.Type)
+        {
+            case FrameType.Ping:
+                if (payload.Length > ProtocolConstants.MaxPingPayload)
+                {
+                    await CloseWithErrorAsync(ErrorCode.BadFrame, $"PING payload of {payload.Length} bytes exceeds {ProtocolConstants.MaxPingPayload}").ConfigureAwait(false);
+                    return false;
+                }
+
+                await WriteSmallFrameAsync(FrameType.Pong, frame.RequestId, payload.Span).ConfigureAwait(false);
+                return true;
+            case FrameType.Cancel:
+                if (_requests.TryGetValue(frame.RequestId, out CancellationTokenSource? cancel))
+                {
+                    await cancel.CancelAsync().ConfigureAwait(false);
+                }
+
+                return true;
+            case FrameType.Read or FrameType.Stat or FrameType.List:
+                Request request;
+                try
+                {
+                    request = Request.Parse(frame, payload.Span);
+                }
+                catch (FormatException e)
+                {
+                    await CloseWithErrorAsync(ErrorCode.BadFrame, $"malformed {frame.Type} request {frame.RequestId}: {e.Message}").ConfigureAwait(false);
+                    return false;
+                }
+
+                await _inFlight.WaitAsync(_closing.Token).ConfigureAwait(false);
+                var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+                if (!_requests.TryAdd(frame.RequestId, cancellation))
+                {
+                    cancellation.Dispose();
+                    _inFlight.Release();
+                    await WriteErrorAsync(frame.RequestId, ErrorCode.DuplicateRequestId, $"request id {frame.RequestId} is already in flight on this connection").ConfigureAwait(false);
+                    return true;
+                }
+
+                _ = RunRequestAsync(request, cancellation);
+                return true;
+            default:
+                await CloseWithErrorAsync(ErrorCode.BadFrame, $"frame type 0x{(byte)frame.Type:x2} is not a request").ConfigureAwait(false);
+                return false;
+        }
+    }
+
+    private async Task RunRequestAsync(Request request, CancellationTokenSource cancellation)
+    {
+        try
+        {
+            await (request.Type switch
+            {
+                FrameType.Read => ReadAsync(request, cancellation.Token),
+                FrameType.Stat => StatAsync(request, cancellation.Token),
+                _ => ListAsync(request, cancellation.Token),
+            }).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!_closing.IsCancellationRequested)
+        {
+            (ErrorCode code, string message) = Classify(e, cancellation.IsCancellationRequested);
+            if (code == ErrorCode.Internal)
+            {
+                Log.RequestFailed(_logger, request.Type.ToString(), request.Path, e);
+            }
+
+            try
+            {
+                await WriteErrorAsync(request.Id, code, message).ConfigureAwait(false);
+            }
+            catch (Exception writeError) when (writeError is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The connection is gone; nothing to tell.
+            }
+        }
+        catch (Exception)
+        {
+            // Closing: the connection goes away with the request.
+        }
+        finally
+        {
+            _requests.TryRemove(request.Id, out _);
+            cancellation.Dispose();
+            _inFlight.Release();
+        }
+    }
+
+    private static (ErrorCode Code, string Message) Classify(Exception error, bool cancelled) => error switch
+    {
+        OperationCanceledException when cancelled => (ErrorCode.Cancelled, "the request was cancelled"),
+        InvalidPathException => (ErrorCode.InvalidPath, error.Message),
+        DoraFileNotFoundException => (ErrorCode.NotFound, error.Message),
+        InvalidRangeException => (ErrorCode.InvalidRange, error.Message),
+        DoraException => (ErrorCode.Unavailable, error.Message),
+        _ => (ErrorCode.Internal, $"internal error: {error.GetType().Name}"),
+    };
+
+    private async Task ReadAsync(Request request, CancellationToken cancellationToken)
+    {
+        DoraPath path = DoraPath.Parse(request.Path);
+        OpenedFile file = await _engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        if (request.Offset < 0 || request.Length < 0 || request.Offset > file.Length)
+        {
+            throw new InvalidRangeException(path.Value, request.Offset, request.Length, file.Length);
+        }
+
+        long end = request.Offset + Math.Min(request.Length, file.Length - request.Offset);
+        long position = request.Offset;
+        int pageSize = _engine.Pages.PageSize;
+        if (position == end)
+        {
+            await WriteSmallFrameAsync(FrameType.Data, request.Id, stackalloc byte[sizeof(long)], FrameBits.End, position).ConfigureAwait(false);
+            return;
+        }
+
+        while (position < end)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            long pageIndex = position / pageSize;
+            int inPage = (int)(position % pageSize);
+            int count = (int)Math.Min(pageSize - inPage, end - position);
+            FrameBits bits = position + count == end ? FrameBits.End : FrameBits.None;
+            using (var cached = _engine.Pages.TryOpenVerified(file.Source, pageIndex))
+            {
+                if (cached is not null)
+                {
+                    await SendFileFrameAsync(request.Id, position, cached, inPage, count, bits).ConfigureAwait(false);
+                    _engine.NoteRead(file, position, count);
+                    position += count;
+                    continue;
+                }
+            }
+
+            await SendReadThroughFrameAsync(request.Id, file, position, count, bits, cancellationToken).ConfigureAwait(false);
+            position += count;
+        }
+    }
+}
