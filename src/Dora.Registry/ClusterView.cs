@@ -82,6 +82,29 @@ public sealed class ClusterView : IAsyncDisposable
         return snapshot.Membership.Workers[snapshot.Ring.OwnerIndexOf(path)];
     }
 
+    /// <summary>
+    /// Up to <paramref name="count"/> distinct workers for <paramref name="path"/>, owner first, then the next in the
+    /// policy's replica order; all from one consistent snapshot of membership and ring. Empty when no worker is known.
+    /// </summary>
+    public WorkerRecord[] OwnersOf(string path, int count)
+    {
+        Snapshot snapshot = _snapshot;
+        if (snapshot.Ring.IsEmpty)
+        {
+            return [];
+        }
+
+        Span<int> indexes = stackalloc int[Math.Clamp(count, 1, 64)];
+        int found = snapshot.Ring.OwnersOf(path, indexes);
+        var owners = new WorkerRecord[found];
+        for (int i = 0; i < found; i++)
+        {
+            owners[i] = snapshot.Membership.Workers[indexes[i]];
+        }
+
+        return owners;
+    }
+
     /// <summary>Wakes the rebuild loop; it coalesces any number of changes into one rebuild.</summary>
     private void OnWatchChanged(object? sender, EventArgs e)
     {

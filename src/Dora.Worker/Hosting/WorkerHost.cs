@@ -26,6 +26,7 @@ public sealed class WorkerHost : IAsyncDisposable
 
     private IWorkerRegistration? _registration;
     private PageStreamServer? _stream;
+    private int _disposed;
 
     private WorkerHost(WebApplication app, StorageEngine engine, WorkerMetrics metrics, Uri httpAddress, WorkerIdentity identity)
     {
@@ -145,8 +146,14 @@ public sealed class WorkerHost : IAsyncDisposable
         _registration.SessionChanged += (_, session) => Identity.SaveSession(session);
     }
 
+    /// <summary>Stops the worker: leaves the ring, closes the endpoints, lets pages reach disk. Safe to call twice.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         if (_registration is not null)
         {
             // Leave the ring first, so clients stop routing here before the endpoints close.

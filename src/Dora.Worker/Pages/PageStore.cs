@@ -124,8 +124,9 @@ public sealed class PageStore : IDisposable
         {
             if (entry.Length == PageLength(source, pageIndex))
             {
-                // bufferSize 0: the stream is only a handle for sendfile, never read through a managed buffer.
-                stream = new FileStream(entry.Directory.PathOf(entry.Key, entry.Generation), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+                // bufferSize 0: the stream is only a handle for sendfile, never read through a managed buffer; the
+                // socket layer insists on an asynchronous handle.
+                stream = new FileStream(entry.Directory.PathOf(entry.Key, entry.Generation), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0, FileOptions.Asynchronous);
                 if (stream.Length == PageFileFormat.HeaderSize + entry.Length)
                 {
                     entry.Directory.Touch(entry);

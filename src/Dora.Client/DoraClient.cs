@@ -1,0 +1,275 @@
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Dora.Client.Internal;
+using Dora.Core.Errors;
+using Dora.Core.Paths;
+using Dora.Core.Protocol;
+using Dora.Core.UnderStorage;
+using Dora.Registry;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Dora.Client;
+
+/// <summary>
+/// Reads Dora from inside an application: follows the cluster's membership, computes each path's owner with the same
+/// ring as every worker, and talks to workers over the page stream with pooled, multiplexed connections. When the
+/// owner fails, the request moves to the next worker on the ring and then, if configured, to the under storage.
+/// </summary>
+public sealed partial class DoraClient : IAsyncDisposable
+{
+    private readonly DoraClientOptions _options;
+    private readonly ILogger _logger;
+    private readonly WorkerConnectionPool _pool;
+
+    private DoraClient(ClusterView cluster, DoraClientOptions options, ILogger logger)
+    {
+        Cluster = cluster;
+        _options = options;
+        _logger = logger;
+        _pool = new WorkerConnectionPool(options);
+        Cluster.RingChanged += OnRingChanged;
+    }
+
+    /// <summary>The membership and ring the client routes by.</summary>
+    public ClusterView Cluster { get; }
+
+    /// <summary>Reads, bytes and fallbacks so far.</summary>
+    public ClientMetrics Metrics { get; } = new();
+
+    /// <summary>Follows <paramref name="registry"/>'s membership and returns a ready client.</summary>
+    /// <exception cref="RegistryUnavailableException">The registry cannot be read.</exception>
+    public static async Task<DoraClient> ConnectAsync(IClusterRegistry registry, DoraClientOptions? options = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        options ??= new DoraClientOptions();
+        options.Validate();
+        logger ??= NullLogger.Instance;
+        ClusterView cluster = await ClusterView.StartAsync(registry, options.Cluster, logger, cancellationToken).ConfigureAwait(false);
+        return new DoraClient(cluster, options, logger);
+    }
+
+    /// <summary>
+    /// Reads up to <paramref name="destination"/>.Length bytes of <paramref name="path"/> at <paramref name="offset"/>
+    /// into <paramref name="destination"/>; returns the count, short only at the end of the file (0 at the end).
+    /// </summary>
+    /// <exception cref="InvalidPathException">The path is not a valid Dora path.</exception>
+    /// <exception cref="DoraFileNotFoundException">No such file.</exception>
+    /// <exception cref="WorkerRequestException">A permanent error (bad range, a directory), or every attempt failed.</exception>
+    public async Task<int> ReadAsync(string path, long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        DoraPath doraPath = DoraPath.Parse(path);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (destination.IsEmpty)
+        {
+            return 0;
+        }
+
+        WorkerRecord[] owners = Cluster.OwnersOf(doraPath.Value, _options.MaxWorkerAttempts);
+        Exception? lastError = null;
+        for (int attempt = 0; attempt < owners.Length; attempt++)
+        {
+            try
+            {
+                PageStreamConnection connection = await _pool.GetAsync(owners[attempt], cancellationToken).ConfigureAwait(false);
+                int read = await connection.ReadAsync(doraPath.Value, offset, destination, cancellationToken).ConfigureAwait(false);
+                Metrics.Read(read);
+                return read;
+            }
+            catch (Exception e) when (IsTransient(e, cancellationToken))
+            {
+                lastError = e;
+                Log.WorkerFailed(_logger, owners[attempt].Id, doraPath.Value, e.Message);
+                if (attempt + 1 < owners.Length)
+                {
+                    Metrics.WorkerFailover();
+                }
+            }
+        }
+
+        if (_options.FallbackToUnderStorage && _options.UnderStorageMounts is { } mounts)
+        {
+            int read = await ReadUnderStorageAsync(mounts.Resolve(doraPath), offset, destination, cancellationToken).ConfigureAwait(false);
+            Metrics.UnderStorageFallback();
+            Metrics.Read(read);
+            return read;
+        }
+
+        throw NoWorkerAnswered(doraPath.Value, owners.Length, lastError);
+    }
+
+    /// <summary>
+    /// Like <see cref="ReadAsync"/>, blocking the calling thread, for synchronous stream readers. Fails over between
+    /// workers the same way; the direct under-storage fallback is only taken by <see cref="ReadAsync"/>.
+    /// </summary>
+    public int Read(string path, long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        DoraPath doraPath = DoraPath.Parse(path);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (destination.IsEmpty)
+        {
+            return 0;
+        }
+
+        WorkerRecord[] owners = Cluster.OwnersOf(doraPath.Value, _options.MaxWorkerAttempts);
+        Exception? lastError = null;
+        for (int attempt = 0; attempt < owners.Length; attempt++)
+        {
+            try
+            {
+                int read = _pool.Get(owners[attempt], cancellationToken).Read(doraPath.Value, offset, destination, cancellationToken);
+                Metrics.Read(read);
+                return read;
+            }
+            catch (Exception e) when (IsTransient(e, cancellationToken))
+            {
+                lastError = e;
+                Log.WorkerFailed(_logger, owners[attempt].Id, doraPath.Value, e.Message);
+                if (attempt + 1 < owners.Length)
+                {
+                    Metrics.WorkerFailover();
+                }
+            }
+        }
+
+        throw NoWorkerAnswered(doraPath.Value, owners.Length, lastError);
+    }
+
+    /// <summary>The status of a file or directory, from its owner (with how many of its bytes are cached there).</summary>
+    public async Task<StatReply> StatAsync(string path, CancellationToken cancellationToken = default)
+    {
+        DoraPath doraPath = DoraPath.Parse(path);
+        byte[] body = await QueryAsync(FrameType.Stat, doraPath.Value, after: null, limit: 0, cancellationToken).ConfigureAwait(false);
+        return JsonSerializer.Deserialize(body, ProtocolJson.Default.StatReply)
+            ?? throw new WorkerRequestException("?", null, "an empty STAT answer", isTransient: true);
+    }
+
+    /// <summary>One page of a directory listing, in name order, from the directory's owner.</summary>
+    public async Task<ListReply> ListAsync(string path, string? after = null, int limit = 1000, CancellationToken cancellationToken = default)
+    {
+        DoraPath doraPath = DoraPath.Parse(path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, ProtocolConstants.MaxListLimit);
+        byte[] body = await QueryAsync(FrameType.List, doraPath.Value, after, limit, cancellationToken).ConfigureAwait(false);
+        return JsonSerializer.Deserialize(body, ProtocolJson.Default.ListReply)
+            ?? throw new WorkerRequestException("?", null, "an empty LIST answer", isTransient: true);
+    }
+
+    /// <summary>Every entry of a directory, page by page.</summary>
+    public async IAsyncEnumerable<ListEntry> ListAllAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        string? after = null;
+        do
+        {
+            ListReply page = await ListAsync(path, after, 1000, cancellationToken).ConfigureAwait(false);
+            foreach (ListEntry entry in page.Entries)
+            {
+                yield return entry;
+            }
+
+            after = page.Next;
+        }
+        while (after is not null);
+    }
+
+    /// <summary>
+    /// A seekable, read-only stream over the file (for Parquet readers and the like). Its length is looked up on first
+    /// use; <see cref="OpenReadAsync"/> looks it up at once, so a missing file fails there.
+    /// </summary>
+    public Stream OpenRead(string path) => new DoraReadStream(this, DoraPath.Parse(path).Value, knownLength: null);
+
+    /// <summary>A seekable, read-only stream over the file, after checking that it exists.</summary>
+    public async Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken = default)
+    {
+        StatReply status = await StatAsync(path, cancellationToken).ConfigureAwait(false);
+        if (status.IsDirectory)
+        {
+            throw new InvalidPathException(path, "it is a directory, not a file");
+        }
+
+        return new DoraReadStream(this, status.Path, status.Length);
+    }
+
+    private async Task<byte[]> QueryAsync(FrameType type, string path, string? after, int limit, CancellationToken cancellationToken)
+    {
+        WorkerRecord[] owners = Cluster.OwnersOf(path, _options.MaxWorkerAttempts);
+        Exception? lastError = null;
+        for (int attempt = 0; attempt < owners.Length; attempt++)
+        {
+            try
+            {
+                PageStreamConnection connection = await _pool.GetAsync(owners[attempt], cancellationToken).ConfigureAwait(false);
+                return await connection.QueryAsync(type, path, after, limit, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsTransient(e, cancellationToken))
+            {
+                lastError = e;
+                Log.WorkerFailed(_logger, owners[attempt].Id, path, e.Message);
+                if (attempt + 1 < owners.Length)
+                {
+                    Metrics.WorkerFailover();
+                }
+            }
+        }
+
+        throw NoWorkerAnswered(path, owners.Length, lastError);
+    }
+
+    private static async Task<int> ReadUnderStorageAsync(Core.Mounts.ResolvedPath resolved, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        UfsFileStatus status = await resolved.Mount.Storage.StatAsync(resolved.RelativePath, cancellationToken).ConfigureAwait(false);
+        if (status.IsDirectory)
+        {
+            throw new InvalidPathException(resolved.Path.Value, "it is a directory, not a file");
+        }
+
+        if (offset > status.Length)
+        {
+            throw new InvalidRangeException(resolved.Path.Value, offset, destination.Length, status.Length);
+        }
+
+        int count = (int)Math.Min(destination.Length, status.Length - offset);
+        int done = 0;
+        while (done < count)
+        {
+            int read = await resolved.Mount.Storage.ReadAsync(resolved.RelativePath, status.Fingerprint, offset + done, destination[done..count], cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                break;
+            }
+
+            done += read;
+        }
+
+        return done;
+    }
+
+    private static bool IsTransient(Exception error, CancellationToken cancellationToken) => error switch
+    {
+        OperationCanceledException => !cancellationToken.IsCancellationRequested,
+        DoraException dora => dora.IsTransient,
+        IOException or SocketException or TimeoutException or InvalidDataException => true,
+        _ => false,
+    };
+
+    private static DoraException NoWorkerAnswered(string path, int tried, Exception? lastError) => tried == 0
+        ? new NoWorkersException()
+        : new DoraException($"No worker could serve '{path}' ({tried} tried); the last error: {lastError?.Message}", isTransient: true, lastError);
+
+    private void OnRingChanged(object? sender, EventArgs e) => _ = _pool.PruneAsync(Cluster.Membership);
+
+    public async ValueTask DisposeAsync()
+    {
+        Cluster.RingChanged -= OnRingChanged;
+        await _pool.DisposeAsync().ConfigureAwait(false);
+        await Cluster.DisposeAsync().ConfigureAwait(false);
+        Metrics.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Worker {WorkerId} failed for '{Path}': {Reason}; trying the next")]
+        public static partial void WorkerFailed(ILogger logger, string workerId, string path, string reason);
+    }
+}

@@ -1,0 +1,111 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using Dora.Core.Protocol;
+
+namespace Dora.Client.Internal;
+
+/// <summary>
+/// The synchronous path, for callers that read with <see cref="Stream.Read(byte[], int, int)"/> (Parquet.Net parses
+/// footers that way). Requests are sent with blocking socket calls and the caller's thread waits for the reader loop
+/// to complete them; responses still land directly in the caller's memory.
+/// </summary>
+internal sealed partial class PageStreamConnection
+{
+    /// <summary>Connects and handshakes, blocking.</summary>
+    public static PageStreamConnection Open(
+        string workerId, string host, int port, string? token, TimeSpan connectTimeout, TimeSpan responseTimeout, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var connection = new PageStreamConnection(socket, workerId, responseTimeout);
+        try
+        {
+            IAsyncResult connecting = socket.BeginConnect(host, port, null, null);
+            if (WaitHandle.WaitAny([connecting.AsyncWaitHandle, cancellationToken.WaitHandle], connectTimeout) != 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                throw new WorkerRequestException(workerId, null, $"connecting to {host}:{port} timed out after {connectTimeout.TotalSeconds} s", isTransient: true);
+            }
+
+            try
+            {
+                socket.EndConnect(connecting);
+            }
+            catch (SocketException e)
+            {
+                throw new WorkerRequestException(workerId, null, $"cannot connect to {host}:{port}: {e.SocketErrorCode}", isTransient: true, e);
+            }
+
+            connection._readLoop = Task.Run(connection.ReadLoopAsync, CancellationToken.None);
+            connection._watchdog = connection.WatchAsync();
+            byte[] frame = new byte[FrameHeader.Size + 8 + 3 * ((token?.Length ?? 0) + 16)];
+            ulong id = connection.NextId();
+            int length = BuildHello(frame, id, token);
+            PendingRequest hello = connection.Register(id, FrameType.Hello, string.Empty, 0, Memory<byte>.Empty);
+            connection.Send(frame.AsSpan(0, length));
+            hello.Wait(cancellationToken);
+            connection.ApplyHello(hello.Body!);
+            return connection;
+        }
+        catch
+        {
+            connection.Break(new ObjectDisposedException(nameof(PageStreamConnection)));
+            throw;
+        }
+    }
+
+    /// <summary>Reads like <see cref="ReadAsync"/>, blocking the calling thread.</summary>
+    public int Read(string path, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        ThrowIfBroken();
+        _inFlight.Wait(cancellationToken);
+        byte[] frame = ArrayPool<byte>.Shared.Rent(FrameHeader.Size + 32 + (path.Length * 3));
+        PendingRequest request;
+        try
+        {
+            ulong id = NextId();
+            int length = BuildRead(frame, id, path, offset, destination.Length);
+            request = Register(id, FrameType.Read, path, offset, destination);
+            try
+            {
+                Send(frame.AsSpan(0, length));
+            }
+            catch (Exception e)
+            {
+                Break(e);
+                throw;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
+
+        try
+        {
+            return request.Wait(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _ = CancelOnServerAsync(request.Id);
+            throw;
+        }
+    }
+
+    private void Send(ReadOnlySpan<byte> frame)
+    {
+        _writeLock.Wait();
+        try
+        {
+            ThrowIfBroken();
+            while (!frame.IsEmpty)
+            {
+                frame = frame[_socket.Send(frame, SocketFlags.None)..];
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+}

@@ -1,0 +1,343 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Dora.Core.Protocol;
+
+namespace Dora.Client.Internal;
+
+/// <summary>
+/// One client connection to a worker's page stream: requests are multiplexed by id, one background loop reads
+/// response frames and routes them, READ bytes go straight from the socket into the caller's memory. Any protocol
+/// surprise or silence past the response timeout breaks the connection; its requests fail as transient errors and
+/// the pool opens a new one.
+/// </summary>
+internal sealed partial class PageStreamConnection : IAsyncDisposable
+{
+    /// <summary>Largest response payload accepted: a 64 MiB page plus its offset, or a large listing.</summary>
+    private const int MaxResponsePayload = (64 << 20) + 64;
+
+    private readonly Socket _socket;
+    private readonly ConcurrentDictionary<ulong, PendingRequest> _pending = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly CancellationTokenSource _closed = new();
+    private readonly TimeSpan _responseTimeout;
+    private SemaphoreSlim _inFlight = new(1, 1);
+    private Task _readLoop = Task.CompletedTask;
+    private Task _watchdog = Task.CompletedTask;
+    private long _nextId;
+    private long _lastFrameTicks = Environment.TickCount64;
+    private Exception? _failure;
+
+    private PageStreamConnection(Socket socket, string workerId, TimeSpan responseTimeout)
+    {
+        _socket = socket;
+        WorkerId = workerId;
+        _responseTimeout = responseTimeout;
+    }
+
+    public string WorkerId { get; }
+
+    /// <summary>True once the connection failed or closed; the pool replaces it.</summary>
+    public bool IsBroken => _failure is not null || _closed.IsCancellationRequested;
+
+    /// <summary>Connects and handshakes (HELLO / HELLO_OK).</summary>
+    public static async Task<PageStreamConnection> OpenAsync(
+        string workerId, string host, int port, string? token, TimeSpan connectTimeout, TimeSpan responseTimeout, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var connection = new PageStreamConnection(socket, workerId, responseTimeout);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(connectTimeout);
+            try
+            {
+                await socket.ConnectAsync(host, port, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new WorkerRequestException(workerId, null, $"connecting to {host}:{port} timed out after {connectTimeout.TotalSeconds} s", isTransient: true);
+            }
+            catch (SocketException e)
+            {
+                throw new WorkerRequestException(workerId, null, $"cannot connect to {host}:{port}: {e.SocketErrorCode}", isTransient: true, e);
+            }
+
+            connection._readLoop = Task.Run(connection.ReadLoopAsync, CancellationToken.None);
+            connection._watchdog = connection.WatchAsync();
+            byte[] frame = new byte[FrameHeader.Size + 8 + 3 * ((token?.Length ?? 0) + 16)];
+            ulong id = connection.NextId();
+            int length = BuildHello(frame, id, token);
+            PendingRequest hello = connection.Register(id, FrameType.Hello, string.Empty, 0, Memory<byte>.Empty);
+            await connection.SendAsync(frame.AsMemory(0, length), timeout.Token).ConfigureAwait(false);
+            await hello.Task.WaitAsync(connectTimeout, cancellationToken).ConfigureAwait(false);
+            connection.ApplyHello(hello.Body!);
+            return connection;
+        }
+        catch (Exception e)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            if (e is TimeoutException)
+            {
+                throw new WorkerRequestException(workerId, null, $"no handshake from {host}:{port} within {connectTimeout.TotalSeconds} s", isTransient: true, e);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Reads HELLO_OK: the server's in-flight limit bounds ours, so the server never has to stop reading us.</summary>
+    private void ApplyHello(byte[] body)
+    {
+        var reader = new PayloadReader(body);
+        ushort version = reader.ReadU16();
+        _ = reader.ReadU32();
+        uint maxInFlight = reader.ReadU32();
+        if (version != ProtocolConstants.Version || maxInFlight == 0)
+        {
+            throw new WorkerRequestException(WorkerId, null, $"the worker speaks protocol version {version}", isTransient: false);
+        }
+
+        _inFlight.Dispose();
+        _inFlight = new SemaphoreSlim((int)Math.Min(maxInFlight, 1024), (int)Math.Min(maxInFlight, 1024));
+    }
+
+    /// <summary>Reads <paramref name="destination"/>.Length bytes at <paramref name="offset"/>; returns the count (short at the end of the file).</summary>
+    public async Task<int> ReadAsync(string path, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        byte[] frame = ArrayPool<byte>.Shared.Rent(FrameHeader.Size + 32 + (path.Length * 3));
+        try
+        {
+            ulong id = NextId();
+            int length = BuildRead(frame, id, path, offset, destination.Length);
+            PendingRequest request = await SendRequestAsync(id, FrameType.Read, path, frame, length, offset, destination, cancellationToken).ConfigureAwait(false);
+            return await AwaitAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
+    }
+
+    /// <summary>STAT or LIST: returns the JSON body.</summary>
+    public async Task<byte[]> QueryAsync(FrameType type, string path, string? after, int limit, CancellationToken cancellationToken)
+    {
+        byte[] frame = new byte[FrameHeader.Size + 16 + ((path.Length + (after?.Length ?? 0)) * 3)];
+        ulong id = NextId();
+        int length = BuildQuery(frame, id, type, path, after, limit);
+        PendingRequest request = await SendRequestAsync(id, type, path, frame, length, 0, Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        await AwaitAsync(request, cancellationToken).ConfigureAwait(false);
+        return request.Body!;
+    }
+
+    private static int BuildHello(byte[] frame, ulong id, string? token)
+    {
+        var writer = new PayloadWriter(frame);
+        writer.WriteU16(ProtocolConstants.Version);
+        writer.WriteString(token ?? string.Empty);
+        writer.WriteString("dora-dotnet");
+        return writer.Finish(FrameType.Hello, FrameBits.None, id);
+    }
+
+    private static int BuildRead(byte[] frame, ulong id, string path, long offset, int length)
+    {
+        var writer = new PayloadWriter(frame);
+        writer.WriteString(path);
+        writer.WriteI64(offset);
+        writer.WriteI64(length);
+        return writer.Finish(FrameType.Read, FrameBits.None, id);
+    }
+
+    private static int BuildQuery(byte[] frame, ulong id, FrameType type, string path, string? after, int limit)
+    {
+        var writer = new PayloadWriter(frame);
+        writer.WriteString(path);
+        if (type == FrameType.List)
+        {
+            writer.WriteString(after ?? string.Empty);
+            writer.WriteU32((uint)limit);
+        }
+
+        return writer.Finish(type, FrameBits.None, id);
+    }
+
+    private ulong NextId() => (ulong)Interlocked.Increment(ref _nextId);
+
+    private async Task<PendingRequest> SendRequestAsync(ulong id, FrameType type, string path, byte[] frame, int length, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        ThrowIfBroken();
+        await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+        PendingRequest request = Register(id, type, path, offset, destination);
+        try
+        {
+            await SendAsync(frame.AsMemory(0, length), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Break(e);
+            throw;
+        }
+
+        return request;
+    }
+
+    private async Task<int> AwaitAsync(PendingRequest request, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.CanBeCanceled)
+        {
+            using var registration = cancellationToken.Register(() =>
+            {
+                request.Abandon(cancellationToken);
+                _ = CancelOnServerAsync(request.Id);
+            });
+            return await request.Task.ConfigureAwait(false);
+        }
+
+        return await request.Task.ConfigureAwait(false);
+    }
+
+    private PendingRequest Register(ulong id, FrameType type, string path, long offset, Memory<byte> destination)
+    {
+        var request = new PendingRequest(id, type, path, offset, destination);
+        _pending[request.Id] = request;
+        if (IsBroken)
+        {
+            Fail(request, ConnectionLost());
+        }
+
+        return request;
+    }
+
+    /// <summary>Best effort: tells the worker to stop a request the caller abandoned.</summary>
+    private async Task CancelOnServerAsync(ulong requestId)
+    {
+        try
+        {
+            byte[] frame = new byte[FrameHeader.Size];
+            new FrameHeader(FrameType.Cancel, FrameBits.None, requestId, 0).Write(frame);
+            await SendAsync(frame, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or WorkerRequestException or OperationCanceledException)
+        {
+            // The connection is going away anyway.
+        }
+    }
+
+    private async Task SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfBroken();
+            while (!frame.IsEmpty)
+            {
+                int sent = await _socket.SendAsync(frame, SocketFlags.None, _closed.Token).ConfigureAwait(false);
+                frame = frame[sent..];
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private void ThrowIfBroken()
+    {
+        if (IsBroken)
+        {
+            throw ConnectionLost();
+        }
+    }
+
+    private WorkerRequestException ConnectionLost() =>
+        new(WorkerId, null, $"the page stream connection failed: {_failure?.Message ?? "closed"}", isTransient: true, _failure);
+
+    /// <summary>Completes a request exactly once and frees its in-flight slot.</summary>
+    private void Complete(PendingRequest request, int bytes, byte[]? body = null)
+    {
+        if (_pending.TryRemove(request.Id, out _))
+        {
+            request.Succeed(bytes, body);
+            ReleaseSlot(request);
+        }
+    }
+
+    private void Fail(PendingRequest request, Exception error)
+    {
+        if (_pending.TryRemove(request.Id, out _))
+        {
+            request.Fail(error);
+            ReleaseSlot(request);
+        }
+    }
+
+    private void ReleaseSlot(PendingRequest request)
+    {
+        if (request.Type != FrameType.Hello)
+        {
+            try
+            {
+                _inFlight.Release();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Disposed with the connection.
+            }
+        }
+    }
+
+    /// <summary>Marks the connection failed, closes it and fails every request on it.</summary>
+    private void Break(Exception reason)
+    {
+        Interlocked.CompareExchange(ref _failure, reason, null);
+        try
+        {
+            _closed.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already disposed.
+        }
+
+        _socket.Dispose();
+        foreach (PendingRequest request in _pending.Values)
+        {
+            Fail(request, ConnectionLost());
+        }
+    }
+
+    /// <summary>Breaks a connection that owes responses but has been silent for the response timeout.</summary>
+    private async Task WatchAsync()
+    {
+        try
+        {
+            while (!_closed.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, _responseTimeout.TotalMilliseconds / 2)), _closed.Token).ConfigureAwait(false);
+                long silentMs = Environment.TickCount64 - Interlocked.Read(ref _lastFrameTicks);
+                if (!_pending.IsEmpty && silentMs > _responseTimeout.TotalMilliseconds)
+                {
+                    Break(new TimeoutException($"no frame from the worker for {silentMs / 1000.0:0.#} s"));
+                }
+                else if (_pending.IsEmpty)
+                {
+                    Interlocked.Exchange(ref _lastFrameTicks, Environment.TickCount64);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Closed.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Break(new ObjectDisposedException(nameof(PageStreamConnection)));
+        await _readLoop.ConfigureAwait(false);
+        await _watchdog.ConfigureAwait(false);
+        _closed.Dispose();
+        _writeLock.Dispose();
+        _inFlight.Dispose();
+    }
+}

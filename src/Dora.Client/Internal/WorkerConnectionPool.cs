@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using Dora.Registry;
+
+namespace Dora.Client.Internal;
+
+/// <summary>
+/// Page stream connections per worker, opened on first use, used round-robin, replaced when broken, and closed when
+/// the worker leaves the membership.
+/// </summary>
+internal sealed class WorkerConnectionPool : IAsyncDisposable
+{
+    private readonly DoraClientOptions _options;
+    private readonly ConcurrentDictionary<string, WorkerSlots> _workers = new(StringComparer.Ordinal);
+
+    public WorkerConnectionPool(DoraClientOptions options)
+    {
+        _options = options;
+    }
+
+    /// <summary>A healthy connection to <paramref name="worker"/>, opening one if needed.</summary>
+    public async Task<PageStreamConnection> GetAsync(WorkerRecord worker, CancellationToken cancellationToken)
+    {
+        (WorkerSlots slots, int index, PageStreamConnection? connection) = Pick(worker);
+        if (connection is not null)
+        {
+            return connection;
+        }
+
+        await slots.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            connection = slots.Connections[index];
+            if (connection is { IsBroken: false })
+            {
+                return connection;
+            }
+
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+
+            connection = await PageStreamConnection.OpenAsync(
+                worker.Id, worker.Host, worker.StreamPort, _options.AuthToken, _options.ConnectTimeout, _options.ResponseTimeout, cancellationToken).ConfigureAwait(false);
+            slots.Connections[index] = connection;
+            return connection;
+        }
+        finally
+        {
+            slots.Gate.Release();
+        }
+    }
+
+    /// <summary>Like <see cref="GetAsync"/>, blocking (for synchronous stream reads).</summary>
+    public PageStreamConnection Get(WorkerRecord worker, CancellationToken cancellationToken)
+    {
+        (WorkerSlots slots, int index, PageStreamConnection? healthy) = Pick(worker);
+        if (healthy is not null)
+        {
+            return healthy;
+        }
+
+        slots.Gate.Wait(cancellationToken);
+        try
+        {
+            PageStreamConnection? connection = slots.Connections[index];
+            if (connection is { IsBroken: false })
+            {
+                return connection;
+            }
+
+            // A broken connection has already failed its requests and closed its socket; it is simply replaced.
+            connection = PageStreamConnection.Open(
+                worker.Id, worker.Host, worker.StreamPort, _options.AuthToken, _options.ConnectTimeout, _options.ResponseTimeout, cancellationToken);
+            slots.Connections[index] = connection;
+            return connection;
+        }
+        finally
+        {
+            slots.Gate.Release();
+        }
+    }
+
+    private (WorkerSlots Slots, int Index, PageStreamConnection? Healthy) Pick(WorkerRecord worker)
+    {
+        if (worker.StreamPort == 0)
+        {
+            throw new WorkerRequestException(worker.Id, null, "the worker does not serve the page stream (no streamPort)", isTransient: true);
+        }
+
+        WorkerSlots slots = _workers.GetOrAdd(worker.Id, static (_, count) => new WorkerSlots(count), _options.ConnectionsPerWorker);
+        int index = slots.NextIndex();
+        PageStreamConnection? connection = slots.Connections[index];
+        return (slots, index, connection is { IsBroken: false } ? connection : null);
+    }
+
+    /// <summary>Closes the connections of workers no longer in <paramref name="membership"/>.</summary>
+    public async Task PruneAsync(Membership membership)
+    {
+        foreach (string id in _workers.Keys)
+        {
+            if (membership.Find(id) is null && _workers.TryRemove(id, out WorkerSlots? slots))
+            {
+                await slots.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (WorkerSlots slots in _workers.Values)
+        {
+            await slots.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _workers.Clear();
+    }
+
+    private sealed class WorkerSlots(int count) : IAsyncDisposable
+    {
+        private int _next;
+
+        public PageStreamConnection?[] Connections { get; } = new PageStreamConnection?[count];
+
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public int NextIndex() => (int)((uint)Interlocked.Increment(ref _next) % (uint)Connections.Length);
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (PageStreamConnection? connection in Connections)
+            {
+                if (connection is not null)
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+
+            Gate.Dispose();
+        }
+    }
+}

@@ -1,0 +1,161 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Dora.Registry;
+using Dora.Registry.InProcess;
+using Microsoft.Extensions.Logging;
+
+namespace Dora.Worker.Hosting;
+
+/// <summary>
+/// A whole cluster in one process (what <c>dora local</c> runs): an in-process registry and several workers, each
+/// with its own cache directory and ports, registered like any worker. It can describe itself in a cluster file
+/// (<c>.dora/cluster.json</c>) that client commands read as a static membership.
+/// </summary>
+public sealed class LocalCluster : IAsyncDisposable
+{
+    private readonly List<WorkerHost> _workers;
+
+    private LocalCluster(InProcessRegistry registry, List<WorkerHost> workers)
+    {
+        Registry = registry;
+        _workers = workers;
+    }
+
+    /// <summary>The membership every worker registered in.</summary>
+    public InProcessRegistry Registry { get; }
+
+    /// <summary>The running workers, in start order.</summary>
+    public IReadOnlyList<WorkerHost> Workers => _workers;
+
+    /// <summary>
+    /// Starts <paramref name="count"/> workers. <paramref name="optionsFor"/> gives worker <c>i</c>'s options (its own
+    /// cache directories and mounts); the cluster sets the ports: worker 0 keeps the ones given, the others take the
+    /// next free ones after them (or any free port when the given one is 0).
+    /// </summary>
+    public static async Task<LocalCluster> StartAsync(int count, Func<int, WorkerOptions> optionsFor, Action<ILoggingBuilder>? configureLogging, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, 64);
+        ArgumentNullException.ThrowIfNull(optionsFor);
+        var registry = new InProcessRegistry();
+        var workers = new List<WorkerHost>();
+        try
+        {
+            int nextHttp = -1;
+            int nextStream = -1;
+            for (int i = 0; i < count; i++)
+            {
+                WorkerOptions options = optionsFor(i) with { Registry = registry };
+                if (i > 0)
+                {
+                    options = options with
+                    {
+                        HttpPort = options.HttpPort == 0 ? 0 : NextFreePort(options.HttpAddress, nextHttp),
+                        Stream = options.Stream with { Port = options.Stream.Port <= 0 ? options.Stream.Port : NextFreePort(options.HttpAddress, nextStream) },
+                    };
+                }
+
+                WorkerHost worker = await WorkerHost.StartAsync(options, configureLogging, cancellationToken).ConfigureAwait(false);
+                workers.Add(worker);
+                nextHttp = Math.Max(nextHttp, worker.HttpAddress.Port) + 1;
+                nextStream = Math.Max(nextStream, worker.StreamPort) + 1;
+            }
+
+            return new LocalCluster(registry, workers);
+        }
+        catch
+        {
+            foreach (WorkerHost worker in workers)
+            {
+                await worker.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>The first port from <paramref name="from"/> on that can be bound on <paramref name="address"/>.</summary>
+    private static int NextFreePort(IPAddress address, int from)
+    {
+        for (int port = Math.Max(from, 1024); port <= 65535; port++)
+        {
+            try
+            {
+                using var probe = new TcpListener(address, port);
+                probe.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken; try the next.
+            }
+        }
+
+        throw new InvalidOperationException($"No free port on {address} from {from} on.");
+    }
+
+    /// <summary>
+    /// Writes the cluster file: <c>{"cluster","ufs","hashPolicy","workers":[record + URIs],"scheduler"}</c>. Its
+    /// <c>workers</c> array is a static membership (<c>--registry static:FILE</c>); the rest is for people and tools.
+    /// </summary>
+    public async Task WriteClusterFileAsync(string file, string ufsDescription, string hashPolicy, CancellationToken cancellationToken)
+    {
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(file));
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        string temporary = file + ".tmp";
+        await using (var stream = File.Create(temporary))
+        {
+            await using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+            json.WriteStartObject();
+            json.WriteString("cluster", "local");
+            json.WriteString("ufs", ufsDescription);
+            json.WriteString("hashPolicy", hashPolicy);
+            json.WriteStartArray("workers");
+            foreach (WorkerHost worker in _workers)
+            {
+                WorkerRecord record = worker.Registered!;
+                json.WriteStartObject();
+                json.WriteString("id", record.Id);
+                json.WriteString("host", record.Host);
+                json.WriteNumber("httpPort", record.HttpPort);
+                json.WriteNumber("streamPort", record.StreamPort);
+                json.WriteNumber("flightPort", record.FlightPort);
+                json.WriteNumber("capacityBytes", record.CapacityBytes);
+                json.WriteString("startedAt", record.StartedAt);
+                json.WriteString("version", record.Version);
+                json.WriteString("httpUri", worker.HttpAddress.ToString());
+                json.WriteString("streamUri", record.StreamPort == 0 ? null : $"dora://{record.Host}:{record.StreamPort}");
+                json.WriteNull("flightUri");
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteNull("scheduler");
+            json.WriteEndObject();
+        }
+
+        File.Move(temporary, file, overwrite: true);
+    }
+
+    /// <summary>Stops one worker (it deregisters first), as if it had been shut down.</summary>
+    public async Task StopWorkerAsync(int index)
+    {
+        WorkerHost worker = _workers[index];
+        await worker.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (WorkerHost worker in _workers)
+        {
+            await worker.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await Registry.DisposeAsync().ConfigureAwait(false);
+    }
+}
