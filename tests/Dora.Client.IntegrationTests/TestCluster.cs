@@ -32,7 +32,21 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public string UfsPath => _directory.Combine("ufs");
 
-    public static async Task<TestCluster> StartAsync(int workers, Action<string> populate, DoraClientOptions? clientOptions = null)
+    /// <summary>The index in <see cref="LocalCluster.Workers"/> (and <see cref="Storages"/>) of the worker with this id.</summary>
+    public int IndexOf(string workerId)
+    {
+        for (int i = 0; i < Cluster.Workers.Count; i++)
+        {
+            if (Cluster.Workers[i].Identity.Id == workerId)
+            {
+                return i;
+            }
+        }
+
+        throw new ArgumentException($"No worker {workerId}.");
+    }
+
+    public static async Task<TestCluster> StartAsync(int workers, Action<string> populate, DoraClientOptions? clientOptions = null, string? streamToken = null)
     {
         var directory = new TemporaryDirectory();
         Directory.CreateDirectory(directory.Combine("ufs"));
@@ -47,9 +61,15 @@ internal sealed class TestCluster : IAsyncDisposable
                 Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(directory.Combine($"cache-{i}", "pages"), 256L << 20)], PageSize = PageSize },
                 Metadata = new MetadataOptions { DatabaseDirectory = directory.Combine($"cache-{i}", "metadata") },
                 HttpPort = 0,
-                Stream = new() { Port = 0 },
+                Stream = new() { Port = 0, AuthToken = streamToken },
             };
         }, configureLogging: null, CancellationToken.None).Within();
+        clientOptions ??= new DoraClientOptions();
+        if (clientOptions.UnderStorageMounts is null && clientOptions.FallbackToUnderStorage)
+        {
+            clientOptions = clientOptions with { UnderStorageMounts = new MountTable([new Mount(DoraPath.Root, new LocalUnderStorage(directory.Combine("ufs")))]) };
+        }
+
         DoraClient client = await DoraClient.ConnectAsync(cluster.Registry, clientOptions).Within();
         return new TestCluster(directory, cluster, client, storages);
     }

@@ -249,8 +249,13 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
         }
     }
 
-    private WorkerRequestException ConnectionLost() =>
-        new(WorkerId, null, $"the page stream connection failed: {_failure?.Message ?? "closed"}", isTransient: true, _failure);
+    /// <summary>
+    /// The error a request on a failed connection sees: the worker's own refusal when it was permanent (a wrong token,
+    /// an unsupported version), otherwise a transient connection failure.
+    /// </summary>
+    private WorkerRequestException ConnectionLost() => _failure is WorkerRequestException { IsTransient: false } refusal
+        ? new WorkerRequestException(WorkerId, refusal.Code, refusal.Message, isTransient: false, refusal)
+        : new WorkerRequestException(WorkerId, null, $"the page stream connection failed: {_failure?.Message ?? "closed"}", isTransient: true, _failure);
 
     /// <summary>Completes a request exactly once and frees its in-flight slot.</summary>
     private void Complete(PendingRequest request, int bytes, byte[]? body = null)
