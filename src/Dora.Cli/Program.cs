@@ -15,6 +15,9 @@ internal static class Program
           local     run a worker over a folder (sample data when none is given)
           worker    run one worker registered in the cluster's registry (etcd or a static file)
           workers   list the cluster's workers: address, state, age, share of the key space
+          ls        list a directory
+          stat      a file's status and how much of it is cached
+          cat       write a file (or a byte range of it) to standard output
           help      show this text
 
         """;
@@ -37,7 +40,7 @@ internal static class Program
 
         if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
         {
-            Console.Write(Usage + LocalCommand.Usage + "\n" + WorkerCommand.Usage + "\n" + WorkersCommand.Usage + "\n");
+            Console.Write(Usage + LocalCommand.Usage + "\n" + WorkerCommand.Usage + "\n" + WorkersCommand.Usage + "\n" + LsCommand.Usage + "\n" + StatCommand.Usage + "\n" + CatCommand.Usage + "\n");
             return args.Length == 0 ? 2 : 0;
         }
 
@@ -48,6 +51,9 @@ internal static class Program
                 "local" => await LocalCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
                 "worker" => await WorkerCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
                 "workers" => await WorkersCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
+                "ls" => await LsCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
+                "stat" => await StatCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
+                "cat" => await CatCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
                 _ => throw new UsageException($"unknown command '{args[0]}' (try 'dora help')"),
             };
         }

@@ -72,6 +72,19 @@ internal sealed class ArgumentReader
         return value;
     }
 
+    public long Long(string name, long fallback)
+    {
+        var text = String(name);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        return long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new UsageException($"option '{name}' must be a whole number of 0 or more (was '{text}')");
+    }
+
     public long Bytes(string name, long fallback)
     {
         var text = String(name);

@@ -5,13 +5,15 @@ using Microsoft.Extensions.Logging;
 namespace Dora.Cli.CommandLine;
 
 /// <summary>
-/// Where the cluster's membership lives: <c>--registry</c>, else the <c>DORA_REGISTRY</c> environment variable;
+/// Where the cluster's membership lives: <c>--registry</c>, else the <c>DORA_REGISTRY</c> environment variable, else
+/// the <c>.dora/cluster.json</c> that <c>dora local</c> writes (in this directory or a parent);
 /// <c>--cluster</c> names the cluster inside it.
 /// </summary>
 internal sealed record RegistrySettings(string Address, string Cluster)
 {
     public const string Usage = """
-          --registry ADDRESS   etcd://host:port[,host:port...] or static:FILE (default: $DORA_REGISTRY)
+          --registry ADDRESS   etcd://host:port[,host:port...] or static:FILE
+                               (default: $DORA_REGISTRY, else the .dora/cluster.json of a running dora local)
           --cluster NAME       cluster name inside the registry (default 'default')
         """;
 
@@ -20,12 +22,22 @@ internal sealed record RegistrySettings(string Address, string Cluster)
           --weighted           weight workers by their advertised cache capacity
         """;
 
-    public static RegistrySettings Read(ArgumentReader reader)
+    /// <summary>The cluster file <c>dora local</c> writes, relative to the directory it runs in.</summary>
+    public static readonly string ClusterFile = Path.Combine(".dora", "cluster.json");
+
+    public static RegistrySettings Read(ArgumentReader reader, bool allowClusterFile = true)
     {
         string? address = reader.String("--registry") ?? Environment.GetEnvironmentVariable("DORA_REGISTRY");
+        if (string.IsNullOrWhiteSpace(address) && allowClusterFile && FindClusterFile() is { } file)
+        {
+            address = "static:" + file;
+        }
+
         if (string.IsNullOrWhiteSpace(address))
         {
-            throw new UsageException("option '--registry' is required (or set DORA_REGISTRY), e.g. --registry etcd://127.0.0.1:2379");
+            throw new UsageException(allowClusterFile
+                ? "no cluster found: pass --registry (e.g. etcd://127.0.0.1:2379), set DORA_REGISTRY, or start ./dora local in this directory"
+                : "option '--registry' is required (or set DORA_REGISTRY), e.g. --registry etcd://127.0.0.1:2379");
         }
 
         string cluster = reader.String("--cluster") ?? ClusterNames.Default;
@@ -35,6 +47,21 @@ internal sealed record RegistrySettings(string Address, string Cluster)
         }
 
         return new RegistrySettings(address, cluster);
+    }
+
+    /// <summary>The nearest <c>.dora/cluster.json</c> in the current directory or its parents.</summary>
+    private static string? FindClusterFile()
+    {
+        for (var directory = new DirectoryInfo(Directory.GetCurrentDirectory()); directory is not null; directory = directory.Parent)
+        {
+            string candidate = Path.Combine(directory.FullName, ClusterFile);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Reads <c>--hash-policy</c> and <c>--weighted</c>.</summary>

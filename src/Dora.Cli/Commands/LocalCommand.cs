@@ -1,25 +1,33 @@
 using Dora.Cli.CommandLine;
 using Dora.Cli.Samples;
+using Dora.Core.Hashing;
 using Dora.Core.Mounts;
 using Dora.Worker.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Dora.Cli.Commands;
 
-/// <summary><c>dora local</c>: a worker over a folder (sample data when none is given), until Ctrl+C.</summary>
+/// <summary>
+/// <c>dora local</c>: a whole cluster in this process over a folder (sample data when none is given): an in-process
+/// registry and several workers, described in <c>.dora/cluster.json</c> for the client commands, until Ctrl+C.
+/// </summary>
 internal static class LocalCommand
 {
     public const string Usage = """
         dora local [options]
           --ufs DIR            folder to serve (default: a generated sample dataset in .dora/sample)
+          --workers N          workers to run, 1 to 16 (default 2); worker i keeps its cache in <cache-dir>/worker-i
 
-        """ + WorkerSettings.Usage;
+        """ + WorkerSettings.Usage + """
+                               (--http-port and --stream-port are the first worker's; the others take the next free ones)
+        """;
 
     public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         var reader = new ArgumentReader(arguments, new HashSet<string>());
         var ufs = reader.String("--ufs");
-        var storage = WorkerSettings.Read(reader);
+        var workerCount = reader.Int("--workers", 2, 1, 16);
+        var settings = WorkerSettings.Read(reader);
         reader.EnsureAllRead();
 
         var sample = ufs is null;
@@ -34,32 +42,56 @@ internal static class LocalCommand
             throw new UsageException($"option '--ufs': the folder '{folder}' does not exist");
         }
 
-        var options = storage.ToWorkerOptions(folder);
-        await using var worker = await WorkerHost.StartAsync(options, logging => logging.SetMinimumLevel(LogLevel.Warning), cancellationToken).ConfigureAwait(false);
-        var http = worker.HttpAddress.ToString().TrimEnd('/');
-        var example = sample ? "/trips/2024/part-0.parquet" : "/<file>";
-        Console.WriteLine($"""
-            Dora local is running.
-              under storage  {folder}{(sample ? " (sample data)" : string.Empty)}
-              cache          {storage.Describe()}
-              consistency    {storage.Consistency.ToString().ToLowerInvariant()}{(storage.Consistency == ConsistencyMode.Ttl ? $" ({storage.Ttl.TotalSeconds:0} s)" : string.Empty)}
-              worker HTTP    {http}/
-            Try:
-              curl '{http}/v1/files?path=/'
-              curl '{http}/v1/info?path={example}'
-              curl -s -r 0-1023 '{http}/v1/data?path={example}' | xxd | head
-              curl -s '{http}/metrics' | grep dora_cache
-            Press Ctrl+C to stop.
-            """);
+        await using var cluster = await LocalCluster.StartAsync(
+            workerCount,
+            i => (settings with { CacheDirectory = Path.Combine(settings.CacheDirectory, $"worker-{i}") }).ToWorkerOptions(folder),
+            logging => logging.SetMinimumLevel(LogLevel.Warning),
+            cancellationToken).ConfigureAwait(false);
+        var clusterFile = Path.GetFullPath(RegistrySettings.ClusterFile);
+        await cluster.WriteClusterFileAsync(clusterFile, $"file://{folder}", PlacementPolicies.DefaultName, cancellationToken).ConfigureAwait(false);
         try
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            PrintBanner(cluster, folder, sample, settings, clusterFile);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.WriteLine("Stopping.");
+            }
         }
-        catch (OperationCanceledException)
+        finally
         {
-            Console.WriteLine("Stopping.");
+            // A stale cluster file would send client commands to ports nobody serves.
+            File.Delete(clusterFile);
         }
 
         return 0;
+    }
+
+    private static void PrintBanner(LocalCluster cluster, string folder, bool sample, WorkerSettings settings, string clusterFile)
+    {
+        var example = sample ? "/trips/2024/part-0.parquet" : "/<file>";
+        var http = cluster.Workers[0].HttpAddress.ToString().TrimEnd('/');
+        Console.WriteLine($"Dora local is running: {cluster.Workers.Count} workers.");
+        Console.WriteLine($"  under storage  {folder}{(sample ? " (sample data)" : string.Empty)}");
+        Console.WriteLine($"  cache          {settings.Describe()}, per worker");
+        Console.WriteLine($"  consistency    {settings.Consistency.ToString().ToLowerInvariant()}{(settings.Consistency == ConsistencyMode.Ttl ? $" ({settings.Ttl.TotalSeconds:0} s)" : string.Empty)}");
+        foreach (var worker in cluster.Workers)
+        {
+            Console.WriteLine($"  worker {worker.Identity.Id}  http {worker.HttpAddress}  stream dora://{worker.Registered!.Host}:{worker.StreamPort}");
+        }
+
+        Console.WriteLine($"""
+              cluster file   {clusterFile}
+            Try (from this directory):
+              ./dora workers
+              ./dora ls /
+              ./dora stat {example}
+              ./dora cat {example} --length 64 | xxd
+              curl -s -r 0-1023 '{http}/v1/data?path={example}' | xxd | head
+            Press Ctrl+C to stop.
+            """);
     }
 }

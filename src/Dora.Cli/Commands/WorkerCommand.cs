@@ -27,7 +27,7 @@ internal static class WorkerCommand
         var advertised = reader.String("--host");
         var workerId = reader.String("--worker-id");
         var leaseTtl = TimeSpan.FromSeconds(reader.Int("--lease-ttl", 15, 2, 3600));
-        var registrySettings = RegistrySettings.Read(reader);
+        var registrySettings = RegistrySettings.Read(reader, allowClusterFile: false);
         var storage = WorkerSettings.Read(reader);
         reader.EnsureAllRead();
         if (!IPAddress.TryParse(bindText, out var bind))

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using Dora.Cli.CommandLine;
 using Dora.Core.Hashing;
 using Dora.Registry;
@@ -99,8 +97,7 @@ internal static class WorkersCommand
 
     private static void WriteJson(string registry, Membership membership, ClusterViewOptions view, double[] shares, string[] states, DateTimeOffset now)
     {
-        using var output = Console.OpenStandardOutput();
-        using (var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        JsonOutput.Write(writer =>
         {
             writer.WriteStartObject();
             writer.WriteString("registry", registry);
@@ -128,9 +125,7 @@ internal static class WorkersCommand
 
             writer.WriteEndArray();
             writer.WriteEndObject();
-        }
-
-        output.WriteByte((byte)'\n');
+        });
     }
 
     private static string FormatAge(TimeSpan age) => age switch

@@ -44,22 +44,24 @@ public sealed class LocalCluster : IAsyncDisposable
         {
             int nextHttp = -1;
             int nextStream = -1;
+            var used = new HashSet<int>();
             for (int i = 0; i < count; i++)
             {
                 WorkerOptions options = optionsFor(i) with { Registry = registry };
                 if (i > 0)
                 {
-                    options = options with
-                    {
-                        HttpPort = options.HttpPort == 0 ? 0 : NextFreePort(options.HttpAddress, nextHttp),
-                        Stream = options.Stream with { Port = options.Stream.Port <= 0 ? options.Stream.Port : NextFreePort(options.HttpAddress, nextStream) },
-                    };
+                    int httpPort = options.HttpPort == 0 ? 0 : NextFreePort(options.HttpAddress, nextHttp, used);
+                    used.Add(httpPort);
+                    int streamPort = options.Stream.Port <= 0 ? options.Stream.Port : NextFreePort(options.HttpAddress, nextStream, used);
+                    options = options with { HttpPort = httpPort, Stream = options.Stream with { Port = streamPort } };
                 }
 
                 WorkerHost worker = await WorkerHost.StartAsync(options, configureLogging, cancellationToken).ConfigureAwait(false);
                 workers.Add(worker);
-                nextHttp = Math.Max(nextHttp, worker.HttpAddress.Port) + 1;
-                nextStream = Math.Max(nextStream, worker.StreamPort) + 1;
+                used.Add(worker.HttpAddress.Port);
+                used.Add(worker.StreamPort);
+                nextHttp = worker.HttpAddress.Port + 1;
+                nextStream = worker.StreamPort + 1;
             }
 
             return new LocalCluster(registry, workers);
@@ -75,11 +77,16 @@ public sealed class LocalCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>The first port from <paramref name="from"/> on that can be bound on <paramref name="address"/>.</summary>
-    private static int NextFreePort(IPAddress address, int from)
+    /// <summary>The first port from <paramref name="from"/> on that this cluster does not use and that can be bound.</summary>
+    private static int NextFreePort(IPAddress address, int from, HashSet<int> used)
     {
         for (int port = Math.Max(from, 1024); port <= 65535; port++)
         {
+            if (used.Contains(port))
+            {
+                continue;
+            }
+
             try
             {
                 using var probe = new TcpListener(address, port);

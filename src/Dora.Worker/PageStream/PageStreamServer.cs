@@ -41,7 +41,7 @@ public sealed class PageStreamServer : IAsyncDisposable
     public int Connections => _sessions.Count;
 
     /// <summary>Binds and starts accepting.</summary>
-    /// <exception cref="SocketException">The address or port cannot be bound (in use, not local).</exception>
+    /// <exception cref="IOException">The address or port cannot be bound (in use, not local); the message names it.</exception>
     public static PageStreamServer Start(IPAddress address, StorageEngine engine, PageStreamOptions options, string workerId, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -53,10 +53,10 @@ public sealed class PageStreamServer : IAsyncDisposable
             listener.Listen(512);
             return new PageStreamServer(listener, engine, options, workerId, logger);
         }
-        catch
+        catch (SocketException e)
         {
             listener.Dispose();
-            throw;
+            throw new IOException($"Cannot listen for the page stream on {address}:{options.Port}: {e.SocketErrorCode} (choose another stream port).", e);
         }
     }
 
