@@ -66,37 +66,22 @@ public sealed partial class DoraClient : IAsyncDisposable
             return 0;
         }
 
-        WorkerRecord[] owners = Cluster.OwnersOf(doraPath.Value, _options.MaxWorkerAttempts);
-        Exception? lastError = null;
-        for (int attempt = 0; attempt < owners.Length; attempt++)
+        (bool served, int read, Exception? lastError, int tried) = await OnOwnersAsync<int, ReadOperation>(new ReadOperation(doraPath.Value, offset, destination), cancellationToken).ConfigureAwait(false);
+        if (served)
         {
-            try
-            {
-                PageStreamConnection connection = await _pool.GetAsync(owners[attempt], cancellationToken).ConfigureAwait(false);
-                int read = await connection.ReadAsync(doraPath.Value, offset, destination, cancellationToken).ConfigureAwait(false);
-                Metrics.Read(read);
-                return read;
-            }
-            catch (Exception e) when (IsTransient(e, cancellationToken))
-            {
-                lastError = e;
-                Log.WorkerFailed(_logger, owners[attempt].Id, doraPath.Value, e.Message);
-                if (attempt + 1 < owners.Length)
-                {
-                    Metrics.WorkerFailover();
-                }
-            }
+            Metrics.Read(read);
+            return read;
         }
 
         if (_options.FallbackToUnderStorage && _options.UnderStorageMounts is { } mounts)
         {
-            int read = await ReadUnderStorageAsync(mounts.Resolve(doraPath), offset, destination, cancellationToken).ConfigureAwait(false);
+            read = await ReadUnderStorageAsync(mounts.Resolve(doraPath), offset, destination, cancellationToken).ConfigureAwait(false);
             Metrics.UnderStorageFallback();
             Metrics.Read(read);
             return read;
         }
 
-        throw NoWorkerAnswered(doraPath.Value, owners.Length, lastError);
+        throw NoWorkerAnswered(doraPath.Value, tried, lastError);
     }
 
     /// <summary>
@@ -124,12 +109,7 @@ public sealed partial class DoraClient : IAsyncDisposable
             }
             catch (Exception e) when (IsTransient(e, cancellationToken))
             {
-                lastError = e;
-                Log.WorkerFailed(_logger, owners[attempt].Id, doraPath.Value, e.Message);
-                if (attempt + 1 < owners.Length)
-                {
-                    Metrics.WorkerFailover();
-                }
+                lastError = Failed(owners, attempt, doraPath.Value, e);
             }
         }
 
@@ -193,27 +173,45 @@ public sealed partial class DoraClient : IAsyncDisposable
 
     private async Task<byte[]> QueryAsync(FrameType type, string path, string? after, int limit, CancellationToken cancellationToken)
     {
-        WorkerRecord[] owners = Cluster.OwnersOf(path, _options.MaxWorkerAttempts);
+        (bool served, byte[] body, Exception? lastError, int tried) = await OnOwnersAsync<byte[], QueryOperation>(new QueryOperation(type, path, after, limit), cancellationToken).ConfigureAwait(false);
+        return served ? body : throw NoWorkerAnswered(path, tried, lastError);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="operation"/> on the path's owner, then on the next workers on the ring while the failures
+    /// are transient. Returns whether one answered, its answer, the last failure, and how many workers were tried.
+    /// </summary>
+    private async Task<(bool Served, T Result, Exception? LastError, int Tried)> OnOwnersAsync<T, TOperation>(TOperation operation, CancellationToken cancellationToken)
+        where TOperation : IWorkerOperation<T>
+    {
+        WorkerRecord[] owners = Cluster.OwnersOf(operation.Path, _options.MaxWorkerAttempts);
         Exception? lastError = null;
         for (int attempt = 0; attempt < owners.Length; attempt++)
         {
             try
             {
                 PageStreamConnection connection = await _pool.GetAsync(owners[attempt], cancellationToken).ConfigureAwait(false);
-                return await connection.QueryAsync(type, path, after, limit, cancellationToken).ConfigureAwait(false);
+                return (true, await operation.RunAsync(connection, cancellationToken).ConfigureAwait(false), null, attempt + 1);
             }
             catch (Exception e) when (IsTransient(e, cancellationToken))
             {
-                lastError = e;
-                Log.WorkerFailed(_logger, owners[attempt].Id, path, e.Message);
-                if (attempt + 1 < owners.Length)
-                {
-                    Metrics.WorkerFailover();
-                }
+                lastError = Failed(owners, attempt, operation.Path, e);
             }
         }
 
-        throw NoWorkerAnswered(path, owners.Length, lastError);
+        return (false, default!, lastError, owners.Length);
+    }
+
+    /// <summary>Logs a worker's transient failure and counts the failover when another worker follows.</summary>
+    private Exception Failed(WorkerRecord[] owners, int attempt, string path, Exception error)
+    {
+        Log.WorkerFailed(_logger, owners[attempt].Id, path, error.Message);
+        if (attempt + 1 < owners.Length)
+        {
+            Metrics.WorkerFailover();
+        }
+
+        return error;
     }
 
     private static async Task<int> ReadUnderStorageAsync(Core.Mounts.ResolvedPath resolved, long offset, Memory<byte> destination, CancellationToken cancellationToken)

@@ -24,7 +24,7 @@ internal sealed partial class PageStreamConnection
             if (WaitHandle.WaitAny([connecting.AsyncWaitHandle, cancellationToken.WaitHandle], connectTimeout) != 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                throw new WorkerRequestException(workerId, null, $"connecting to {host}:{port} timed out after {connectTimeout.TotalSeconds} s", isTransient: true);
+                throw ConnectTimedOut(workerId, host, port, connectTimeout);
             }
 
             try
@@ -33,16 +33,11 @@ internal sealed partial class PageStreamConnection
             }
             catch (SocketException e)
             {
-                throw new WorkerRequestException(workerId, null, $"cannot connect to {host}:{port}: {e.SocketErrorCode}", isTransient: true, e);
+                throw CannotConnect(workerId, host, port, e);
             }
 
-            connection._readLoop = Task.Run(connection.ReadLoopAsync, CancellationToken.None);
-            connection._watchdog = connection.WatchAsync();
-            byte[] frame = new byte[FrameHeader.Size + 8 + 3 * ((token?.Length ?? 0) + 16)];
-            ulong id = connection.NextId();
-            int length = BuildHello(frame, id, token);
-            PendingRequest hello = connection.Register(id, FrameType.Hello, string.Empty, 0, Memory<byte>.Empty);
-            connection.Send(frame.AsSpan(0, length));
+            (byte[] frame, PendingRequest hello) = connection.StartAndPrepareHello(token);
+            connection.Send(frame);
             hello.Wait(cancellationToken);
             connection.ApplyHello(hello.Body!);
             return connection;

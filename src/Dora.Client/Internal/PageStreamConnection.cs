@@ -56,20 +56,15 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new WorkerRequestException(workerId, null, $"connecting to {host}:{port} timed out after {connectTimeout.TotalSeconds} s", isTransient: true);
+                throw ConnectTimedOut(workerId, host, port, connectTimeout);
             }
             catch (SocketException e)
             {
-                throw new WorkerRequestException(workerId, null, $"cannot connect to {host}:{port}: {e.SocketErrorCode}", isTransient: true, e);
+                throw CannotConnect(workerId, host, port, e);
             }
 
-            connection._readLoop = Task.Run(connection.ReadLoopAsync, CancellationToken.None);
-            connection._watchdog = connection.WatchAsync();
-            byte[] frame = new byte[FrameHeader.Size + 8 + 3 * ((token?.Length ?? 0) + 16)];
-            ulong id = connection.NextId();
-            int length = BuildHello(frame, id, token);
-            PendingRequest hello = connection.Register(id, FrameType.Hello, string.Empty, 0, Memory<byte>.Empty);
-            await connection.SendAsync(frame.AsMemory(0, length), timeout.Token).ConfigureAwait(false);
+            (byte[] frame, PendingRequest hello) = connection.StartAndPrepareHello(token);
+            await connection.SendAsync(frame, timeout.Token).ConfigureAwait(false);
             await hello.Task.WaitAsync(connectTimeout, cancellationToken).ConfigureAwait(false);
             connection.ApplyHello(hello.Body!);
             return connection;
@@ -85,6 +80,23 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>Once connected: starts the reader and the watchdog, and registers the HELLO about to be sent.</summary>
+    private (byte[] Frame, PendingRequest Hello) StartAndPrepareHello(string? token)
+    {
+        _readLoop = Task.Run(ReadLoopAsync, CancellationToken.None);
+        _watchdog = WatchAsync();
+        byte[] frame = new byte[FrameHeader.Size + 8 + 3 * ((token?.Length ?? 0) + 16)];
+        ulong id = NextId();
+        int length = BuildHello(frame, id, token);
+        return (frame[..length], Register(id, FrameType.Hello, string.Empty, 0, Memory<byte>.Empty));
+    }
+
+    private static WorkerRequestException ConnectTimedOut(string workerId, string host, int port, TimeSpan timeout) =>
+        new(workerId, null, $"connecting to {host}:{port} timed out after {timeout.TotalSeconds} s", isTransient: true);
+
+    private static WorkerRequestException CannotConnect(string workerId, string host, int port, SocketException error) =>
+        new(workerId, null, $"cannot connect to {host}:{port}: {error.SocketErrorCode}", isTransient: true, error);
 
     /// <summary>Reads HELLO_OK: the server's in-flight limit bounds ours, so the server never has to stop reading us.</summary>
     private void ApplyHello(byte[] body)
