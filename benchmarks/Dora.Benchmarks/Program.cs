@@ -10,6 +10,7 @@ using Dora.TestSupport;
 //   restart   P10 reopening a store with N cached pages: time until the first hit, under-storage reads
 //   metadata  in-process status lookups per second at N entries (memory level, and RocksDB level)
 //   hashing   P7 every placement policy at 10, 100, 1000 workers: balance, moved keys, lookup time, memory
+//   stream    P1, P3, P4 hot reads over the page stream vs iperf3, nginx (sendfile, Range GETs) and pread
 var mode = args.Length > 0 ? args[0] : "all";
 var work = Path.GetFullPath(Environment.GetEnvironmentVariable("DORA_BENCH_DIR") ?? Path.Combine("benchmarks", ".work"));
 Directory.CreateDirectory(work);
@@ -32,6 +33,11 @@ if (mode is "restart" or "all")
 if (mode is "metadata" or "all")
 {
     await MetadataBenchAsync(int.Parse(Option("--entries", "1000000"), CultureInfo.InvariantCulture));
+}
+
+if (mode is "stream")
+{
+    await StreamBench.RunAsync(work, long.Parse(Option("--file-mib", "1024"), CultureInfo.InvariantCulture) << 20, TimeSpan.FromSeconds(int.Parse(Option("--seconds", "5"), CultureInfo.InvariantCulture)));
 }
 
 if (mode is "hashing" or "all")
