@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs the storage-engine and hashing benchmarks (P5 cold read, page-hit throughput, P10 restart, metadata lookups,
-# P7 hashing policies), each with its
+# Runs the benchmarks (P5 cold read, page-hit throughput, P10 restart, metadata lookups, P7 hashing policies; with
+# `stream`: P1, P3, P4 hot page stream reads against iperf3, nginx with sendfile, and pread), each with its
 # baseline measured in the same run, and prints the tables that go into benchmarks/RESULTS.md.
 #   benchmarks/run.sh [read|restart|metadata|hashing|all] [--file-mib N] [--pages N] [--page-size N] [--entries N]
 #                     [--keys N] [--workers 10,100,1000] [--policies rendezvous,maglev,...]
+#   benchmarks/run.sh stream [--file-mib 1024] [--seconds 5] [--sendfile-threshold BYTES]
+# The stream benchmark installs its baselines (iperf3, nginx-light) with apt-get when they are missing.
 # Work files go to benchmarks/.work (DORA_BENCH_DIR to move them); the restart benchmark needs pages x page-size of disk
 # twice over (4 GiB source + 4 GiB cache for the default million 4 KiB pages). DORA_READAHEAD sets the read-ahead
 # pages of the engine under test (default 4, as a worker).
@@ -11,6 +13,17 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if ! [ -x /usr/bin/time ]; then
   apt-get update -qq && apt-get install -y -qq time >/dev/null
+fi
+if [ "${1:-all}" = "stream" ]; then
+  missing=()
+  command -v iperf3 >/dev/null 2>&1 || missing+=(iperf3)
+  command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    # The packages start system services; the benchmark runs its own instances on free loopback ports.
+    $sudo systemctl disable --now nginx iperf3 >/dev/null 2>&1 || true
+  fi
 fi
 dotnet build benchmarks/Dora.Benchmarks -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary"
 /usr/bin/time -f "peak RSS (time -v): %M KiB, wall %e s" dotnet artifacts/bin/Dora.Benchmarks/release/Dora.Benchmarks.dll "${@:-all}"

@@ -37,7 +37,11 @@ if (mode is "metadata" or "all")
 
 if (mode is "stream")
 {
-    await StreamBench.RunAsync(work, long.Parse(Option("--file-mib", "1024"), CultureInfo.InvariantCulture) << 20, TimeSpan.FromSeconds(int.Parse(Option("--seconds", "5"), CultureInfo.InvariantCulture)));
+    await StreamBench.RunAsync(
+        work,
+        long.Parse(Option("--file-mib", "1024"), CultureInfo.InvariantCulture) << 20,
+        TimeSpan.FromSeconds(int.Parse(Option("--seconds", "5"), CultureInfo.InvariantCulture)),
+        int.Parse(Option("--sendfile-threshold", (256 << 10).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));
 }
 
 if (mode is "hashing" or "all")

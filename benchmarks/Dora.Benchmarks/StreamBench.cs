@@ -20,17 +20,17 @@ internal static class StreamBench
 {
     private const string FilePath = "/big.bin";
 
-    public static async Task RunAsync(string work, long fileLength, TimeSpan duration)
+    public static async Task RunAsync(string work, long fileLength, TimeSpan duration, int sendfileThreshold)
     {
         string root = Path.Combine(work, "stream");
         string ufs = Path.Combine(root, "ufs");
         string local = Path.Combine(ufs, "big.bin");
         EngineBench.WriteFile(local, fileLength);
-        Console.WriteLine($"P1/P3/P4: hot reads of a {fileLength >> 20} MiB file; each phase {duration.TotalSeconds:0} s; 2-core VM, server and client on loopback");
+        Console.WriteLine($"P1/P3/P4: hot reads of a {fileLength >> 20} MiB file; each phase {duration.TotalSeconds:0} s; sendfile for cached frames of >= {sendfileThreshold} bytes; server and client on loopback");
 
         double iperfGbps = RunIperf(duration);
         using var nginx = Nginx.Start(root, ufs);
-        await using LocalCluster cluster = await StartWorkerAsync(root, ufs, fileLength);
+        await using LocalCluster cluster = await StartWorkerAsync(root, ufs, fileLength, sendfileThreshold);
         await using DoraClient client = await DoraClient.ConnectAsync(cluster.Registry, new DoraClientOptions { FallbackToUnderStorage = false });
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri($"http://127.0.0.1:{nginx.Port}/") };
 
@@ -85,7 +85,7 @@ internal static class StreamBench
         Console.WriteLine($"peak RSS: nginx {nginx.PeakRssMiB():0} MiB (master + workers)");
     }
 
-    private static async Task<LocalCluster> StartWorkerAsync(string root, string ufs, long fileLength)
+    private static async Task<LocalCluster> StartWorkerAsync(string root, string ufs, long fileLength, int sendfileThreshold)
     {
         string cache = Path.Combine(root, "cache");
         if (Directory.Exists(cache))
@@ -99,7 +99,7 @@ internal static class StreamBench
             Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(Path.Combine(cache, "pages"), fileLength + (256L << 20))] },
             Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(cache, "metadata") },
             HttpPort = 0,
-            Stream = new() { Port = 0 },
+            Stream = new() { Port = 0, SendfileThreshold = sendfileThreshold },
         }, configureLogging: null, CancellationToken.None);
     }
 

@@ -22,6 +22,7 @@ public sealed class ClusterView : IAsyncDisposable
     private readonly Meter _meter;
     private volatile Snapshot _snapshot;
     private long _ringChanges;
+    private long _wakeUps;
 
     private ClusterView(IClusterRegistry registry, IMembershipWatch watch, ClusterViewOptions options, ILogger logger)
     {
@@ -67,6 +68,9 @@ public sealed class ClusterView : IAsyncDisposable
 
     /// <summary>True while an empty view is held back awaiting confirmation.</summary>
     public bool IsEmptyViewSuspected { get; private set; }
+
+    /// <summary>Times the rebuild loop woke up (tests check that an idle view sleeps).</summary>
+    internal long WakeUps => Interlocked.Read(ref _wakeUps);
 
     /// <summary>Where the membership comes from, for messages.</summary>
     public string RegistryDescription => _registry.Description;
@@ -125,8 +129,13 @@ public sealed class ClusterView : IAsyncDisposable
         {
             while (true)
             {
-                TimeSpan wait = emptySince is null ? Timeout.InfiniteTimeSpan : _options.EmptyViewConfirmation - (DateTime.UtcNow - emptySince.Value);
-                bool signalled = await _signal.WaitAsync(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, stop).ConfigureAwait(false);
+                Interlocked.Increment(ref _wakeUps);
+
+                // Wait for a change; while an empty view is suspected, no longer than its confirmation is due.
+                TimeSpan wait = emptySince is null
+                    ? Timeout.InfiniteTimeSpan
+                    : TimeSpan.FromTicks(Math.Max(0, (_options.EmptyViewConfirmation - (DateTime.UtcNow - emptySince.Value)).Ticks));
+                bool signalled = await _signal.WaitAsync(wait, stop).ConfigureAwait(false);
                 if (signalled)
                 {
                     // Let the rest of a burst arrive before reading the membership.

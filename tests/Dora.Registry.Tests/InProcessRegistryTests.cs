@@ -119,6 +119,16 @@ public class InProcessRegistryTests
     }
 
     [Fact]
+    public async Task An_idle_cluster_view_sleeps_instead_of_spinning()
+    {
+        await using var registry = new InProcessRegistry();
+        await using IWorkerRegistration worker = await registry.RegisterAsync(Worker("w-idle"), RegistrationOptions.Default, default).Within();
+        await using ClusterView view = await ClusterView.StartAsync(registry, new ClusterViewOptions(), logger: null, default).Within();
+        await Task.Delay(300);
+        Assert.InRange(view.WakeUps, 1, 2);
+    }
+
+    [Fact]
     public async Task Capacity_weights_give_a_bigger_cache_a_bigger_share_when_asked_for()
     {
         await using var registry = new InProcessRegistry();

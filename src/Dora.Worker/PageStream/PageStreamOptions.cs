@@ -26,6 +26,14 @@ public sealed record PageStreamOptions
     /// </summary>
     public int MaxBufferedPages { get; init; } = 128;
 
+    /// <summary>
+    /// Frames of at least this many cached bytes are sent with sendfile (zero-copy); smaller ones are read from the page
+    /// file into a pooled buffer and sent with the header in one write, which measured faster for small reads (per-frame
+    /// sendfile costs an extra file open, fstat and syscall). 256 KiB by default; <see cref="int.MaxValue"/> never
+    /// uses sendfile, 0 always does. See benchmarks/RESULTS.md (P1, P3, P4).
+    /// </summary>
+    public int SendfileThreshold { get; init; } = 256 << 10;
+
     /// <summary>A connection with nothing in flight and no frame for this long is closed: 5 minutes by default.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
@@ -43,6 +51,11 @@ public sealed record PageStreamOptions
         if (MaxInFlightPerConnection is < 1 or > 4096 || MaxConnections < 1 || MaxBufferedPages < 1)
         {
             throw new ArgumentException("PageStreamOptions: MaxInFlightPerConnection (1..4096), MaxConnections and MaxBufferedPages must be positive.");
+        }
+
+        if (SendfileThreshold < 0)
+        {
+            throw new ArgumentException($"PageStreamOptions.SendfileThreshold must be 0 or more (was {SendfileThreshold}).");
         }
 
         if (IdleTimeout <= TimeSpan.Zero || WriteTimeout <= TimeSpan.Zero)

@@ -306,7 +306,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
             int inPage = (int)(position % pageSize);
             int count = (int)Math.Min(pageSize - inPage, end - position);
             FrameBits bits = position + count == end ? FrameBits.End : FrameBits.None;
-            using (var cached = _engine.Pages.TryOpenVerified(file.Source, pageIndex))
+            using (var cached = count >= _options.SendfileThreshold ? _engine.Pages.TryOpenVerified(file.Source, pageIndex) : null)
             {
                 if (cached is not null)
                 {
