@@ -44,8 +44,12 @@ public sealed class ClientReadTests : IAsyncLifetime
             Assert.True(expected.AsSpan((int)offset, read).SequenceEqual(buffer.AsSpan(0, read)), $"round {round}: wrong bytes in {path} at {offset}");
         }
 
-        // Every worker served some of it: paths are spread by the ring.
-        Assert.All(_cluster.Storages, storage => Assert.True(storage.Stats > 0));
+        // Each file was served by its owner on the ring, and only by it.
+        var owners = _files.Keys.Select(path => _cluster.IndexOf(_cluster.Client.Cluster.OwnerOf(path).Id)).ToHashSet();
+        for (int worker = 0; worker < _cluster.Storages.Length; worker++)
+        {
+            Assert.True(owners.Contains(worker) == (_cluster.Storages[worker].Stats > 0), $"worker {worker}: owner {owners.Contains(worker)}, stats {_cluster.Storages[worker].Stats}");
+        }
     }
 
     [Fact]
