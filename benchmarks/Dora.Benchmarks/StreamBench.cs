@@ -42,7 +42,12 @@ internal static class StreamBench
         }
 
         await cluster.Workers[0].Engine.Pages.WhenIdleAsync(CancellationToken.None);
-        await File.ReadAllBytesAsync(local).ContinueWith(_ => { }, TaskScheduler.Default);
+        await using (var warm = File.OpenRead(local))
+        {
+            while (await warm.ReadAsync(buffer) > 0)
+            {
+            }
+        }
 
         // P1: one client, sequential 1 MiB reads: awaited one by one, and with 4 in flight on the same connection.
         double serial = await SequentialAsync(client, fileLength, window: 1);
