@@ -88,6 +88,8 @@ internal static class StreamBench
 
         Console.WriteLine();
         Console.WriteLine($"peak RSS: nginx {nginx.PeakRssMiB():0} MiB (master + workers)");
+        GCMemoryInfo gc = GC.GetGCMemoryInfo();
+        Console.WriteLine($"managed heap of the benchmark process: {gc.HeapSizeBytes >> 20} MiB now, {gc.TotalCommittedBytes >> 20} MiB committed, {GC.CollectionCount(2)} gen2 collections");
     }
 
     private static async Task<LocalCluster> StartWorkerAsync(string root, string ufs, long fileLength, int sendfileThreshold)
