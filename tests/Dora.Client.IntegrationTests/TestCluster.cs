@@ -46,7 +46,7 @@ internal sealed class TestCluster : IAsyncDisposable
         throw new ArgumentException($"No worker {workerId}.");
     }
 
-    public static async Task<TestCluster> StartAsync(int workers, Action<string> populate, DoraClientOptions? clientOptions = null, string? streamToken = null)
+    public static async Task<TestCluster> StartAsync(int workers, Action<string> populate, DoraClientOptions? clientOptions = null, string? streamToken = null, int sendfileThreshold = 256 << 10)
     {
         var directory = new TemporaryDirectory();
         Directory.CreateDirectory(directory.Combine("ufs"));
@@ -61,7 +61,7 @@ internal sealed class TestCluster : IAsyncDisposable
                 Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(directory.Combine($"cache-{i}", "pages"), 256L << 20)], PageSize = PageSize },
                 Metadata = new MetadataOptions { DatabaseDirectory = directory.Combine($"cache-{i}", "metadata") },
                 HttpPort = 0,
-                Stream = new() { Port = 0, AuthToken = streamToken },
+                Stream = new() { Port = 0, AuthToken = streamToken, SendfileThreshold = sendfileThreshold },
             };
         }, configureLogging: null, CancellationToken.None).Within();
         clientOptions ??= new DoraClientOptions();

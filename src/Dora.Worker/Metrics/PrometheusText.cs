@@ -27,6 +27,13 @@ public static class PrometheusText
         Gauge(text, "dora_cache_pages", "Pages in the cache.", engine.Pages.PageCount);
         Gauge(text, "dora_cache_directories_unavailable", "Cache directories bypassed after a failure.", engine.Pages.UnavailableDirectories);
         Gauge(text, "dora_metadata_memory_entries", "Metadata entries held in memory.", engine.Metadata.MemoryEntries);
+        Gauge(text, "dora_stream_connections", "Page stream connections open now.", m.StreamConnections);
+        Counter(text, "dora_stream_requests_total", "Page stream requests (READ, STAT, LIST) received.", m.StreamRequests);
+        Counter(text, "dora_stream_request_errors_total", "Page stream requests answered with an error.", m.StreamRequestErrors);
+        text.Append("# HELP dora_stream_sent_bytes_total File bytes sent on the page stream, by how they left (sendfile or copy).\n");
+        text.Append("# TYPE dora_stream_sent_bytes_total counter\n");
+        Sample(text, "dora_stream_sent_bytes_total{mode=\"sendfile\"}", m.StreamBytesSendfile);
+        Sample(text, "dora_stream_sent_bytes_total{mode=\"copy\"}", m.StreamBytesCopied);
         text.Append("# HELP dora_metadata_lookups_total Metadata lookups by the level that answered them.\n");
         text.Append("# TYPE dora_metadata_lookups_total counter\n");
         Sample(text, "dora_metadata_lookups_total{level=\"memory\"}", m.MetadataMemoryLookups);

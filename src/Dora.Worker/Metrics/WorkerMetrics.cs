@@ -21,6 +21,12 @@ public sealed class WorkerMetrics : IDisposable
     private long _metadataMemory;
     private long _metadataRocksDb;
     private long _metadataUfs;
+    private long _streamConnectionsOpened;
+    private long _streamConnectionsClosed;
+    private long _streamRequests;
+    private long _streamRequestErrors;
+    private long _streamBytesSendfile;
+    private long _streamBytesCopied;
 
     public WorkerMetrics()
     {
@@ -28,6 +34,14 @@ public sealed class WorkerMetrics : IDisposable
         _meter.CreateObservableCounter("dora.cache.misses", () => CacheMisses, description: "Page reads that went to the under storage.");
         _meter.CreateObservableCounter("dora.cache.evictions", () => Evictions, description: "Pages evicted to make room.");
         _meter.CreateObservableCounter("dora.page.checksum_failures", () => ChecksumFailures, description: "Cached pages found corrupt and refetched.");
+        _meter.CreateObservableUpDownCounter("dora.stream.connections", () => StreamConnections, description: "Page stream connections open now.");
+        _meter.CreateObservableCounter("dora.stream.requests", () => StreamRequests, description: "Page stream requests (READ, STAT, LIST) received.");
+        _meter.CreateObservableCounter("dora.stream.request_errors", () => StreamRequestErrors, description: "Page stream requests answered with an error.");
+        _meter.CreateObservableCounter("dora.stream.sent_bytes", () => new[]
+        {
+            new Measurement<long>(StreamBytesSendfile, new KeyValuePair<string, object?>("mode", "sendfile")),
+            new Measurement<long>(StreamBytesCopied, new KeyValuePair<string, object?>("mode", "copy")),
+        }, unit: "By", description: "File bytes sent on the page stream, by how they left.");
         _meter.CreateObservableCounter("dora.metadata.lookups", () => new[]
         {
             new Measurement<long>(MetadataMemoryLookups, new KeyValuePair<string, object?>("level", "memory")),
@@ -37,6 +51,27 @@ public sealed class WorkerMetrics : IDisposable
     }
 
     public long CacheHits => Volatile.Read(ref _cacheHits);
+
+    /// <summary>Page stream connections open now.</summary>
+    public long StreamConnections => Volatile.Read(ref _streamConnectionsOpened) - Volatile.Read(ref _streamConnectionsClosed);
+
+    public long StreamRequests => Volatile.Read(ref _streamRequests);
+
+    public long StreamRequestErrors => Volatile.Read(ref _streamRequestErrors);
+
+    public long StreamBytesSendfile => Volatile.Read(ref _streamBytesSendfile);
+
+    public long StreamBytesCopied => Volatile.Read(ref _streamBytesCopied);
+
+    internal void StreamConnectionOpened() => Interlocked.Increment(ref _streamConnectionsOpened);
+
+    internal void StreamConnectionClosed() => Interlocked.Increment(ref _streamConnectionsClosed);
+
+    internal void StreamRequest() => Interlocked.Increment(ref _streamRequests);
+
+    internal void StreamRequestFailed() => Interlocked.Increment(ref _streamRequestErrors);
+
+    internal void StreamSent(int bytes, bool sendfile) => Interlocked.Add(ref sendfile ? ref _streamBytesSendfile : ref _streamBytesCopied, bytes);
 
     public long CacheMisses => Volatile.Read(ref _cacheMisses);
 

@@ -49,6 +49,7 @@ internal sealed partial class PageStreamSession
             _fileElements[0] = new SendPacketsElement(_frameHead, 0, _frameHead.Length);
             _fileElements[1] = new SendPacketsElement(page.Stream, CachedPageFile.DataOffset + offsetInPage, count, endOfPacket: true);
             await WithWriteTimeout(_send.SendAsync(_socket, _fileElements)).ConfigureAwait(false);
+            _engine.Metrics.StreamSent(count, sendfile: true);
         }
         finally
         {
@@ -73,6 +74,7 @@ internal sealed partial class PageStreamSession
             new FrameHeader(FrameType.Data, bits, requestId, sizeof(long) + count).Write(frame);
             BinaryPrimitives.WriteInt64LittleEndian(frame.AsSpan(FrameHeader.Size), position);
             await WriteAsync(frame.AsMemory(0, FrameHeader.Size + sizeof(long) + count)).ConfigureAwait(false);
+            _engine.Metrics.StreamSent(count, sendfile: false);
         }
         finally
         {

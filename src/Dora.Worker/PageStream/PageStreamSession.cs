@@ -47,6 +47,19 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
     /// <summary>Serves the connection until the peer leaves, a protocol error, idleness, or <paramref name="stopping"/>.</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
+        _engine.Metrics.StreamConnectionOpened();
+        try
+        {
+            await ServeAsync(stopping).ConfigureAwait(false);
+        }
+        finally
+        {
+            _engine.Metrics.StreamConnectionClosed();
+        }
+    }
+
+    private async Task ServeAsync(CancellationToken stopping)
+    {
         using var link = stopping.Register(static state => ((CancellationTokenSource)state!).Cancel(), _closing);
         byte[] header = new byte[FrameHeader.Size];
         using var idle = new CancellationTokenSource();
@@ -233,6 +246,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
 
     private async Task RunRequestAsync(Request request, CancellationTokenSource cancellation)
     {
+        _engine.Metrics.StreamRequest();
         try
         {
             await (request.Type switch
@@ -244,6 +258,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
         }
         catch (Exception e) when (!_closing.IsCancellationRequested)
         {
+            _engine.Metrics.StreamRequestFailed();
             (ErrorCode code, string message) = Classify(e, cancellation.IsCancellationRequested);
             if (code == ErrorCode.Internal)
             {
