@@ -136,6 +136,16 @@ public sealed partial class DoraClient : IAsyncDisposable
             ?? throw new WorkerRequestException("?", null, "an empty LIST answer", isTransient: true);
     }
 
+    /// <summary>The health and cache state of one worker, asked over its page stream (no failover: it is about that worker).</summary>
+    public async Task<HealthReply> HealthAsync(WorkerRecord worker, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        PageStreamConnection connection = await _pool.GetAsync(worker, cancellationToken).ConfigureAwait(false);
+        byte[] body = await connection.QueryAsync(FrameType.Health, string.Empty, after: null, limit: 0, cancellationToken).ConfigureAwait(false);
+        return JsonSerializer.Deserialize(body, ProtocolJson.Default.HealthReply)
+            ?? throw new WorkerRequestException(worker.Id, null, "an empty HEALTH answer", isTransient: true);
+    }
+
     /// <summary>Every entry of a directory, page by page.</summary>
     public async IAsyncEnumerable<ListEntry> ListAllAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

@@ -133,6 +133,19 @@ public sealed class ClientReadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Every_worker_reports_its_health_over_the_page_stream()
+    {
+        foreach (var worker in _cluster.Client.Cluster.Membership.Workers)
+        {
+            HealthReply health = await _cluster.Client.HealthAsync(worker).Within();
+            Assert.Equal(worker.Id, health.WorkerId);
+            Assert.Equal("ok", health.Status);
+            Assert.Equal(256L << 20, health.CacheCapacityBytes);
+            Assert.True(health.StreamConnections >= 1);
+        }
+    }
+
+    [Fact]
     public async Task Bad_requests_get_clear_errors()
     {
         var buffer = new byte[10];

@@ -29,7 +29,7 @@ internal sealed partial class PageStreamConnection
                     case FrameType.Error:
                         await ReceiveErrorAsync(frame, request).ConfigureAwait(false);
                         break;
-                    case FrameType.HelloOk or FrameType.StatOk or FrameType.ListOk or FrameType.Pong:
+                    case FrameType.HelloOk or FrameType.StatOk or FrameType.ListOk or FrameType.Pong or FrameType.HealthOk:
                         byte[] body = new byte[frame.PayloadLength];
                         await ReceiveExactlyAsync(body).ConfigureAwait(false);
                         if (request is not null)

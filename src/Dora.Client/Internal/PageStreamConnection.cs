@@ -163,6 +163,11 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
     private static int BuildQuery(byte[] frame, ulong id, FrameType type, string path, string? after, int limit)
     {
         var writer = new PayloadWriter(frame);
+        if (type == FrameType.Health)
+        {
+            return writer.Finish(type, FrameBits.None, id);
+        }
+
         writer.WriteString(path);
         if (type == FrameType.List)
         {

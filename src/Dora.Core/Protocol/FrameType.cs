@@ -21,6 +21,9 @@ public enum FrameType : byte
     /// <summary>Cancels the in-flight request whose id the header carries.</summary>
     Cancel = 0x06,
 
+    /// <summary>The worker's health and cache state; no payload.</summary>
+    Health = 0x07,
+
     /// <summary>Answer to <see cref="Hello"/>: the server's version and limits.</summary>
     HelloOk = 0x81,
 
@@ -35,6 +38,9 @@ public enum FrameType : byte
 
     /// <summary>Answer to <see cref="Ping"/>.</summary>
     Pong = 0x85,
+
+    /// <summary>Answer to <see cref="Health"/>: JSON.</summary>
+    HealthOk = 0x86,
 
     /// <summary>A request failed (or, with request id 0, the connection is being closed): code and message.</summary>
     Error = 0xEE,

@@ -12,8 +12,16 @@ public sealed record ListEntry(string Name, bool IsDirectory, long Length, DateT
 /// <summary>The JSON body of <see cref="FrameType.ListOk"/>: entries in name order and the cursor of the next page, or null.</summary>
 public sealed record ListReply(IReadOnlyList<ListEntry> Entries, string? Next);
 
+/// <summary>
+/// The JSON body of <see cref="FrameType.HealthOk"/>: <c>status</c> is <c>ok</c>, or <c>degraded</c> while a cache
+/// directory is bypassed after a failure (reads still succeed, through the under storage).
+/// </summary>
+public sealed record HealthReply(
+    string WorkerId, string Status, long CacheUsedBytes, long CacheCapacityBytes, long Pages, int UnavailableDirectories, long StreamConnections);
+
 /// <summary>Source-generated JSON of the protocol's JSON bodies (camelCase).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(StatReply))]
 [JsonSerializable(typeof(ListReply))]
+[JsonSerializable(typeof(HealthReply))]
 public sealed partial class ProtocolJson : JsonSerializerContext;

@@ -23,6 +23,15 @@ internal sealed partial class PageStreamSession
         await WriteSmallFrameAsync(FrameType.StatOk, request.Id, json).ConfigureAwait(false);
     }
 
+    private Task HealthAsync(Request request)
+    {
+        var pages = _engine.Pages;
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(
+            new HealthReply(_workerId, pages.UnavailableDirectories == 0 ? "ok" : "degraded", pages.UsedBytes, pages.CapacityBytes, pages.PageCount, pages.UnavailableDirectories, _engine.Metrics.StreamConnections),
+            ProtocolJson.Default.HealthReply);
+        return WriteSmallFrameAsync(FrameType.HealthOk, request.Id, json);
+    }
+
     private async Task ListAsync(Request request, CancellationToken cancellationToken)
     {
         DoraPath path = DoraPath.Parse(request.Path);

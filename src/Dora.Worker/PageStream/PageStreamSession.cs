@@ -214,7 +214,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
                 }
 
                 return true;
-            case FrameType.Read or FrameType.Stat or FrameType.List:
+            case FrameType.Read or FrameType.Stat or FrameType.List or FrameType.Health:
                 Request request;
                 try
                 {
@@ -253,6 +253,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
             {
                 FrameType.Read => ReadAsync(request, cancellation.Token),
                 FrameType.Stat => StatAsync(request, cancellation.Token),
+                FrameType.Health => HealthAsync(request),
                 _ => ListAsync(request, cancellation.Token),
             }).ConfigureAwait(false);
         }

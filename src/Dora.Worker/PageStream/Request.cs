@@ -9,6 +9,12 @@ internal sealed record Request(FrameType Type, ulong Id, string Path, long Offse
     public static Request Parse(FrameHeader frame, ReadOnlySpan<byte> payload)
     {
         var reader = new PayloadReader(payload);
+        if (frame.Type == FrameType.Health)
+        {
+            reader.EnsureEnd();
+            return new Request(frame.Type, frame.RequestId, string.Empty, 0, 0, null, 0);
+        }
+
         string path = reader.ReadString();
         Request request = frame.Type switch
         {
