@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using Dora.Core.Errors;
@@ -11,27 +10,30 @@ internal sealed partial class PageStreamConnection
 {
     private async Task ReadLoopAsync()
     {
-        byte[] header = new byte[FrameHeader.Size + sizeof(long)];
+        // 16 KiB: a small DATA frame (a 4 KiB read) arrives whole with its header in one receive call, while of a large
+        // frame at most this much is copied through the buffer before the rest lands in the caller's memory directly.
+        var reader = new SocketReader(_socket, 16 << 10);
         try
         {
             while (true)
             {
-                await ReceiveExactlyAsync(header.AsMemory(0, FrameHeader.Size)).ConfigureAwait(false);
+                await FillAsync(reader, FrameHeader.Size).ConfigureAwait(false);
                 Interlocked.Exchange(ref _lastFrameTicks, Environment.TickCount64);
-                FrameHeader frame = FrameHeader.TryRead(header, MaxResponsePayload, out string? problem, out _)
+                FrameHeader frame = FrameHeader.TryRead(reader.Peek(FrameHeader.Size), MaxResponsePayload, out string? problem, out _)
                     ?? throw new InvalidDataException($"malformed frame from the worker: {problem}");
+                reader.Consume(FrameHeader.Size);
                 _pending.TryGetValue(frame.RequestId, out PendingRequest? request);
                 switch (frame.Type)
                 {
                     case FrameType.Data:
-                        await ReceiveDataAsync(frame, request, header).ConfigureAwait(false);
+                        await ReceiveDataAsync(reader, frame, request).ConfigureAwait(false);
                         break;
                     case FrameType.Error:
-                        await ReceiveErrorAsync(frame, request).ConfigureAwait(false);
+                        await ReceiveErrorAsync(reader, frame, request).ConfigureAwait(false);
                         break;
                     case FrameType.HelloOk or FrameType.StatOk or FrameType.ListOk or FrameType.Pong or FrameType.HealthOk:
                         byte[] body = new byte[frame.PayloadLength];
-                        await ReceiveExactlyAsync(body).ConfigureAwait(false);
+                        await ReadIntoAsync(reader, body).ConfigureAwait(false);
                         if (request is not null)
                         {
                             Complete(request, body.Length, body);
@@ -53,20 +55,25 @@ internal sealed partial class PageStreamConnection
     /// A DATA frame: its bytes go straight into the request's memory at their offset; frames must arrive in order
     /// and inside the requested range, or the connection is not trusted any more.
     /// </summary>
-    private async Task ReceiveDataAsync(FrameHeader frame, PendingRequest? request, byte[] header)
+    private async Task ReceiveDataAsync(SocketReader reader, FrameHeader frame, PendingRequest? request)
     {
         if (frame.PayloadLength < sizeof(long))
         {
             throw new InvalidDataException("a DATA frame without its offset");
         }
 
-        await ReceiveExactlyAsync(header.AsMemory(FrameHeader.Size, sizeof(long))).ConfigureAwait(false);
-        long offset = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(FrameHeader.Size));
+        await FillAsync(reader, sizeof(long)).ConfigureAwait(false);
+        long offset = BinaryPrimitives.ReadInt64LittleEndian(reader.Peek(sizeof(long)));
+        reader.Consume(sizeof(long));
         int count = frame.PayloadLength - sizeof(long);
         if (request is null || request.Type != FrameType.Read || !request.BeginReceive())
         {
             // Abandoned or unknown: the bytes still have to leave the socket.
-            await DiscardAsync(count).ConfigureAwait(false);
+            if (!await reader.SkipAsync(count, _closed.Token).ConfigureAwait(false))
+            {
+                throw new IOException("the worker closed the connection");
+            }
+
             if (request is not null && (frame.Flags & FrameBits.End) != 0)
             {
                 Fail(request, new OperationCanceledException());
@@ -84,7 +91,7 @@ internal sealed partial class PageStreamConnection
                     $"DATA at offset {offset} ({count} bytes) does not continue request {request.Id} (next {request.NextOffset}, end {request.Offset + request.Destination.Length})");
             }
 
-            await ReceiveExactlyAsync(request.Destination.Slice((int)start, count)).ConfigureAwait(false);
+            await ReadIntoAsync(reader, request.Destination.Slice((int)start, count)).ConfigureAwait(false);
             request.NextOffset = offset + count;
         }
         finally
@@ -98,17 +105,17 @@ internal sealed partial class PageStreamConnection
         }
     }
 
-    private async Task ReceiveErrorAsync(FrameHeader frame, PendingRequest? request)
+    private async Task ReceiveErrorAsync(SocketReader reader, FrameHeader frame, PendingRequest? request)
     {
         byte[] body = new byte[frame.PayloadLength];
-        await ReceiveExactlyAsync(body).ConfigureAwait(false);
+        await ReadIntoAsync(reader, body).ConfigureAwait(false);
         ErrorCode code;
         string message;
         try
         {
-            var reader = new PayloadReader(body);
-            code = (ErrorCode)reader.ReadU16();
-            message = reader.ReadString();
+            var fields = new PayloadReader(body);
+            code = (ErrorCode)fields.ReadU16();
+            message = fields.ReadString();
         }
         catch (FormatException e)
         {
@@ -135,36 +142,21 @@ internal sealed partial class PageStreamConnection
         _ => new WorkerRequestException(WorkerId, code, $"{code}: {message}", ErrorCodes.IsTransient(code)),
     };
 
-    private async Task DiscardAsync(int count)
+    private async Task FillAsync(SocketReader reader, int count)
     {
-        byte[] scratch = ArrayPool<byte>.Shared.Rent(Math.Min(count, 1 << 20));
-        try
+        if (!await reader.FillAsync(count, _closed.Token).ConfigureAwait(false))
         {
-            while (count > 0)
-            {
-                int chunk = Math.Min(count, scratch.Length);
-                await ReceiveExactlyAsync(scratch.AsMemory(0, chunk)).ConfigureAwait(false);
-                count -= chunk;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(scratch);
+            throw new IOException("the worker closed the connection");
         }
     }
 
-    private async Task ReceiveExactlyAsync(Memory<byte> buffer)
+    private async Task ReadIntoAsync(SocketReader reader, Memory<byte> destination)
     {
-        while (!buffer.IsEmpty)
+        if (!await reader.ReadIntoAsync(destination, _closed.Token).ConfigureAwait(false))
         {
-            int received = await _socket.ReceiveAsync(buffer, SocketFlags.None, _closed.Token).ConfigureAwait(false);
-            if (received == 0)
-            {
-                throw new IOException("the worker closed the connection");
-            }
-
-            Interlocked.Exchange(ref _lastFrameTicks, Environment.TickCount64);
-            buffer = buffer[received..];
+            throw new IOException("the worker closed the connection");
         }
+
+        Interlocked.Exchange(ref _lastFrameTicks, Environment.TickCount64);
     }
 }

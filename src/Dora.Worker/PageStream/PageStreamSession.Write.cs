@@ -201,22 +201,6 @@ internal sealed partial class PageStreamSession
         }
     }
 
-    private async Task<bool> ReceiveExactlyAsync(Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        while (!buffer.IsEmpty)
-        {
-            int received = await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            if (received == 0)
-            {
-                return false;
-            }
-
-            buffer = buffer[received..];
-        }
-
-        return true;
-    }
-
     public async ValueTask DisposeAsync()
     {
         await _closing.CancelAsync().ConfigureAwait(false);

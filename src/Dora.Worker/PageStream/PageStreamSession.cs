@@ -33,6 +33,9 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
     private readonly byte[] _frameHead = new byte[FrameHeader.Size + sizeof(long)];
     private readonly SendPacketsElement[] _fileElements = new SendPacketsElement[2];
 
+    /// <summary>Request frames are small: 4 KiB holds several, so pipelined requests cost one receive call.</summary>
+    private readonly SocketReader _reader;
+
     public PageStreamSession(Socket socket, StorageEngine engine, PageStreamOptions options, SemaphoreSlim bufferedPages, string workerId, ILogger logger)
     {
         _socket = socket;
@@ -42,6 +45,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
         _workerId = workerId;
         _logger = logger;
         _inFlight = new SemaphoreSlim(options.MaxInFlightPerConnection, options.MaxInFlightPerConnection);
+        _reader = new SocketReader(socket, 4096);
     }
 
     /// <summary>Serves the connection until the peer leaves, a protocol error, idleness, or <paramref name="stopping"/>.</summary>
@@ -61,11 +65,10 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
     private async Task ServeAsync(CancellationToken stopping)
     {
         using var link = stopping.Register(static state => ((CancellationTokenSource)state!).Cancel(), _closing);
-        byte[] header = new byte[FrameHeader.Size];
         using var idle = new CancellationTokenSource();
         try
         {
-            if (!await HandshakeAsync(header, idle).ConfigureAwait(false))
+            if (!await HandshakeAsync(idle).ConfigureAwait(false))
             {
                 return;
             }
@@ -74,29 +77,11 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
             {
                 // Idle means no frame and nothing in flight: a long read keeps the connection open.
                 idle.CancelAfter(_requests.IsEmpty ? _options.IdleTimeout : Timeout.InfiniteTimeSpan);
-                FrameHeader? frame = await ReadHeaderAsync(header, idle.Token).ConfigureAwait(false);
+                FrameHeader? frame = await ReadHeaderAsync(idle.Token).ConfigureAwait(false);
                 idle.TryReset();
-                if (frame is not { } request)
+                if (frame is not { } request || !await ReceivePayloadAndDispatchAsync(request).ConfigureAwait(false))
                 {
                     return;
-                }
-
-                byte[] payload = ArrayPool<byte>.Shared.Rent(Math.Max(request.PayloadLength, 1));
-                try
-                {
-                    if (!await ReceiveExactlyAsync(payload.AsMemory(0, request.PayloadLength), _closing.Token).ConfigureAwait(false))
-                    {
-                        return;
-                    }
-
-                    if (!await DispatchAsync(request, payload.AsMemory(0, request.PayloadLength)).ConfigureAwait(false))
-                    {
-                        return;
-                    }
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(payload);
                 }
             }
         }
@@ -110,11 +95,42 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Receives a request's payload (from the receive buffer when it fits, else into a pooled array) and dispatches it;
+    /// false when the connection must close.
+    /// </summary>
+    private async Task<bool> ReceivePayloadAndDispatchAsync(FrameHeader request)
+    {
+        if (request.PayloadLength <= _reader.Capacity)
+        {
+            if (!await _reader.FillAsync(request.PayloadLength, _closing.Token).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            // Dispatch reads the payload before its first await, so the buffer may be reused right after.
+            Task<bool> dispatch = DispatchAsync(request, _reader.PeekMemory(request.PayloadLength));
+            _reader.Consume(request.PayloadLength);
+            return await dispatch.ConfigureAwait(false);
+        }
+
+        byte[] payload = ArrayPool<byte>.Shared.Rent(request.PayloadLength);
+        try
+        {
+            return await _reader.ReadIntoAsync(payload.AsMemory(0, request.PayloadLength), _closing.Token).ConfigureAwait(false)
+                && await DispatchAsync(request, payload.AsMemory(0, request.PayloadLength)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(payload);
+        }
+    }
+
     /// <summary>The first frame must be HELLO with this version and, if one is configured, the token.</summary>
-    private async Task<bool> HandshakeAsync(byte[] header, CancellationTokenSource idle)
+    private async Task<bool> HandshakeAsync(CancellationTokenSource idle)
     {
         idle.CancelAfter(_options.IdleTimeout);
-        FrameHeader? frame = await ReadHeaderAsync(header, idle.Token).ConfigureAwait(false);
+        FrameHeader? frame = await ReadHeaderAsync(idle.Token).ConfigureAwait(false);
         idle.TryReset();
         if (frame is not { } hello)
         {
@@ -128,7 +144,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
         }
 
         byte[] payload = new byte[hello.PayloadLength];
-        if (!await ReceiveExactlyAsync(payload, _closing.Token).ConfigureAwait(false))
+        if (!await _reader.ReadIntoAsync(payload, _closing.Token).ConfigureAwait(false))
         {
             return false;
         }
@@ -176,15 +192,19 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
     }
 
     /// <summary>Reads and checks a header; null (after an error frame where possible) when the connection must end.</summary>
-    private async Task<FrameHeader?> ReadHeaderAsync(byte[] header, CancellationToken idle)
+    private async Task<FrameHeader?> ReadHeaderAsync(CancellationToken idle)
     {
-        using var either = CancellationTokenSource.CreateLinkedTokenSource(idle, _closing.Token);
-        if (!await ReceiveExactlyAsync(header, either.Token).ConfigureAwait(false))
+        if (_reader.Buffered < FrameHeader.Size)
         {
-            return null;
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(idle, _closing.Token);
+            if (!await _reader.FillAsync(FrameHeader.Size, either.Token).ConfigureAwait(false))
+            {
+                return null;
+            }
         }
 
-        FrameHeader? frame = FrameHeader.TryRead(header, ProtocolConstants.MaxRequestPayload, out string? problem, out bool tooLarge);
+        FrameHeader? frame = FrameHeader.TryRead(_reader.Peek(FrameHeader.Size), ProtocolConstants.MaxRequestPayload, out string? problem, out bool tooLarge);
+        _reader.Consume(FrameHeader.Size);
         if (frame is null)
         {
             await CloseWithErrorAsync(tooLarge ? ErrorCode.FrameTooLarge : ErrorCode.BadFrame, problem!).ConfigureAwait(false);
