@@ -26,6 +26,8 @@ public sealed class WorkerHost : IAsyncDisposable
 
     private IWorkerRegistration? _registration;
     private PageStreamServer? _stream;
+    private readonly List<IWorkerEndpoint> _endpoints = [];
+    private ClusterView? _cluster;
     private int _disposed;
 
     private WorkerHost(WebApplication app, StorageEngine engine, WorkerMetrics metrics, Uri httpAddress, WorkerIdentity identity)
@@ -42,6 +44,12 @@ public sealed class WorkerHost : IAsyncDisposable
 
     /// <summary>The page stream port, or 0 when the endpoint is disabled.</summary>
     public int StreamPort => _stream?.Port ?? 0;
+
+    /// <summary>The Arrow Flight port, or 0 when no Flight endpoint is served.</summary>
+    public int FlightPort => _endpoints.Find(e => e.Kind == IWorkerEndpoint.FlightKind)?.Port ?? 0;
+
+    /// <summary>The worker's view of its cluster (who owns what); null without a registry.</summary>
+    public ClusterView? Cluster => _cluster;
 
     /// <summary>The worker's persistent identity.</summary>
     public WorkerIdentity Identity { get; }
@@ -99,6 +107,12 @@ public sealed class WorkerHost : IAsyncDisposable
                 host._stream = PageStreamServer.Start(options.HttpAddress, engine, options.Stream, identity.Id, logger);
             }
 
+            var context = new WorkerEndpointContext(engine, identity.Id, options.HttpAddress, options.EffectiveAdvertisedHost, () => host._cluster, logger);
+            foreach (var factory in options.ExtraEndpoints)
+            {
+                host._endpoints.Add(await factory(context, cancellationToken).ConfigureAwait(false));
+            }
+
             if (options.Registry is not null)
             {
                 await host.RegisterAsync(options, cancellationToken).ConfigureAwait(false);
@@ -136,6 +150,7 @@ public sealed class WorkerHost : IAsyncDisposable
             Host = options.EffectiveAdvertisedHost,
             HttpPort = HttpAddress.Port,
             StreamPort = StreamPort,
+            FlightPort = FlightPort,
             CapacityBytes = capacity,
             StartedAt = DateTimeOffset.UtcNow,
             Version = Version,
@@ -143,6 +158,9 @@ public sealed class WorkerHost : IAsyncDisposable
         _registration = await options.Registry!.RegisterAsync(record, new RegistrationOptions { PreviousSession = Identity.Session }, cancellationToken)
             .ConfigureAwait(false);
         Identity.SaveSession(_registration.Session);
+
+        // The worker routes too (Flight answers with the owner of each piece), by the same ring as every client.
+        _cluster = await ClusterView.StartAsync(options.Registry, options.Cluster, logger: null, cancellationToken).ConfigureAwait(false);
         _registration.SessionChanged += (_, session) => Identity.SaveSession(session);
     }
 
@@ -158,6 +176,16 @@ public sealed class WorkerHost : IAsyncDisposable
         {
             // Leave the ring first, so clients stop routing here before the endpoints close.
             await _registration.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var endpoint in _endpoints)
+        {
+            await endpoint.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_stream is not null)

@@ -32,6 +32,12 @@ public sealed record WorkerOptions
     /// <summary>The page stream endpoint (port 8816 by default, bound to <see cref="HttpAddress"/> too).</summary>
     public PageStreamOptions Stream { get; init; } = new();
 
+    /// <summary>How the worker's own view of the cluster builds its ring: the same policy as every client.</summary>
+    public ClusterViewOptions Cluster { get; init; } = new();
+
+    /// <summary>Extra endpoints to serve (Arrow Flight), started after the page stream and before registration.</summary>
+    public IReadOnlyList<WorkerEndpointFactory> ExtraEndpoints { get; init; } = [];
+
     /// <summary>
     /// Where the worker registers so that clients find it; null (the default) runs it unregistered, reachable only by
     /// its HTTP address.

@@ -1,0 +1,192 @@
+using System.Buffers;
+using System.Text.Json;
+using Apache.Arrow.Flight;
+using Apache.Arrow.Flight.Server;
+using Dora.Core.Errors;
+using Dora.Core.Paths;
+using Dora.Core.Protocol;
+using Dora.Worker.Reading;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Dora.Flight;
+
+/// <summary>
+/// The Arrow Flight service of a worker (docs/flight.md): raw byte ranges as record batches, FlightInfo that points at
+/// each range's owner, and actions. Every failure maps to a gRPC status that names the problem.
+/// </summary>
+public sealed class DoraFlightServer(FlightContext flight) : FlightServer
+{
+    /// <summary>Bytes of page data per record batch: below the 4 MiB message limit with room for the batch's framing.</summary>
+    private int BatchDataBytes => Math.Max(flight.Engine.Pages.PageSize, flight.Options.MaxMessageBytes - (256 << 10));
+
+    public override async Task DoGet(FlightTicket ticket, FlightServerRecordBatchStreamWriter responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(ticket);
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        await Guard(async () =>
+        {
+            DoraTicket parsed = DoraTicket.Parse(ticket.Ticket.Span);
+            (OpenedFile file, long offset, long end) = await OpenRangeAsync(parsed, context.CancellationToken).ConfigureAwait(false);
+            await responseStream.SetupStream(RangeBatches.Schema).ConfigureAwait(false);
+            await StreamRangeAsync(file, offset, end, responseStream, context.CancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends <c>[offset, end)</c> as batches of whole page-sized pieces, each batch read into one pooled buffer.</summary>
+    private async Task StreamRangeAsync(OpenedFile file, long offset, long end, FlightServerRecordBatchStreamWriter stream, CancellationToken cancellationToken)
+    {
+        int pageSize = flight.Engine.Pages.PageSize;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(BatchDataBytes);
+        try
+        {
+            var lengths = new List<int>();
+            while (offset < end)
+            {
+                lengths.Clear();
+                int filled = 0;
+                long batchStart = offset;
+                while (offset < end)
+                {
+                    // Pieces end at page boundaries, so each row is (part of) one page.
+                    int piece = (int)Math.Min(pageSize - (offset % pageSize), end - offset);
+                    if (filled + piece > buffer.Length)
+                    {
+                        break;
+                    }
+
+                    int read = await flight.Engine.ReadAsync(file, offset, buffer.AsMemory(filled, piece), cancellationToken).ConfigureAwait(false);
+                    if (read != piece)
+                    {
+                        throw new IOException($"'{file.Path}' ended at {offset + read} bytes while {end} were expected (changed while reading?)");
+                    }
+
+                    lengths.Add(piece);
+                    filled += piece;
+                    offset += piece;
+                }
+
+                using var batch = RangeBatches.Build(batchStart, buffer.AsMemory(0, filled), lengths);
+                await stream.WriteAsync(batch).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Opens the ticket's file and clamps its range: an offset equal to the length is an empty range, past it an error.</summary>
+    private async Task<(OpenedFile File, long Offset, long End)> OpenRangeAsync(DoraTicket ticket, CancellationToken cancellationToken)
+    {
+        DoraPath path = DoraPath.Parse(ticket.Path);
+        OpenedFile file = await flight.Engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        if (ticket.Offset > file.Length)
+        {
+            throw new InvalidRangeException(path.Value, ticket.Offset, ticket.Length ?? 0, file.Length);
+        }
+
+        long end = ticket.Length is { } length ? Math.Min(file.Length, ticket.Offset + length) : file.Length;
+        return (file, ticket.Offset, end);
+    }
+
+    public override async Task<FlightInfo> GetFlightInfo(FlightDescriptor request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        FlightInfo? info = null;
+        await Guard(async () => info = await BuildInfoAsync(request, context.CancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        return info!;
+    }
+
+    public override async Task<Apache.Arrow.Schema> GetSchema(FlightDescriptor request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        await Guard(async () => _ = await BuildInfoAsync(request, context.CancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        return RangeBatches.Schema;
+    }
+
+    /// <summary>
+    /// PATH: the whole file as <c>range</c> endpoints; CMD: the ticket's range. Large ranges are split into endpoints
+    /// of at most <see cref="FlightOptions.MaxEndpointBytes"/> at page boundaries, each at the owner's URI.
+    /// </summary>
+    private async Task<FlightInfo> BuildInfoAsync(FlightDescriptor descriptor, CancellationToken cancellationToken)
+    {
+        DoraTicket ticket = descriptor.Type switch
+        {
+            FlightDescriptorType.Path when descriptor.Paths.Count() == 1 => new DoraTicket { Kind = "range", Path = descriptor.Paths.First() },
+            FlightDescriptorType.Path => throw new TicketException($"a PATH descriptor must hold exactly one path, not {descriptor.Paths.Count()}"),
+            _ => DoraTicket.Parse(descriptor.Command.Span),
+        };
+        (OpenedFile file, long offset, long end) = await OpenRangeAsync(ticket, cancellationToken).ConfigureAwait(false);
+        int pageSize = flight.Engine.Pages.PageSize;
+        long step = Math.Max(pageSize, flight.Options.MaxEndpointBytes / pageSize * pageSize);
+        string location = flight.OwnerUri(file.Path.Value);
+        var endpoints = new List<FlightEndpoint>();
+        long records = 0;
+        for (long start = offset; start < end;)
+        {
+            long stop = Math.Min(end, ((start / step) + 1) * step);
+            var piece = new DoraTicket { Kind = "range", Path = file.Path.Value, Offset = start, Length = stop - start };
+            endpoints.Add(new FlightEndpoint(new FlightTicket(ByteString.CopyFrom(piece.ToJson())), [new FlightLocation(location)]));
+            records += ((stop - 1) / pageSize) - (start / pageSize) + 1;
+            start = stop;
+        }
+
+        return new FlightInfo(RangeBatches.Schema, descriptor, endpoints, records, end - offset);
+    }
+
+    public override Task ListActions(IAsyncStreamWriter<FlightActionType> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(responseStream);
+        return ListActionsAsync(responseStream);
+    }
+
+    private static async Task ListActionsAsync(IAsyncStreamWriter<FlightActionType> responseStream)
+    {
+        foreach (FlightActionType action in FlightActions.All)
+        {
+            await responseStream.WriteAsync(action).ConfigureAwait(false);
+        }
+    }
+
+    public override async Task DoAction(FlightAction request, IAsyncStreamWriter<FlightResult> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        await Guard(async () =>
+        {
+            byte[] result = await FlightActions.RunAsync(flight, request.Type, request.Body.Span.ToArray(), context.CancellationToken).ConfigureAwait(false);
+            await responseStream.WriteAsync(new FlightResult(ByteString.CopyFrom(result))).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a call and turns Dora's errors into gRPC statuses that name the problem.</summary>
+    private static async Task Guard(Func<Task> call)
+    {
+        try
+        {
+            await call().ConfigureAwait(false);
+        }
+        catch (Exception e) when (ToStatus(e) is { } status)
+        {
+            throw new RpcException(status);
+        }
+    }
+
+    private static Status? ToStatus(Exception error) => error switch
+    {
+        TicketException => new Status(StatusCode.InvalidArgument, error.Message),
+        InvalidPathException => new Status(StatusCode.InvalidArgument, error.Message),
+        DoraFileNotFoundException => new Status(StatusCode.NotFound, error.Message),
+        InvalidRangeException => new Status(StatusCode.OutOfRange, error.Message),
+        JsonException => new Status(StatusCode.InvalidArgument, $"the action body is not valid JSON: {error.Message}"),
+        DoraException { IsTransient: true } => new Status(StatusCode.Unavailable, error.Message),
+        DoraException => new Status(StatusCode.FailedPrecondition, error.Message),
+        IOException => new Status(StatusCode.Unavailable, error.Message),
+        _ => null,
+    };
+}

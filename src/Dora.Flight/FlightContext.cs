@@ -1,0 +1,34 @@
+using Dora.Registry;
+using Dora.Worker.Hosting;
+using Dora.Worker.Reading;
+
+namespace Dora.Flight;
+
+/// <summary>What the Flight service needs from its worker: the engine, and who owns what (for endpoint locations).</summary>
+public sealed class FlightContext(WorkerEndpointContext worker, FlightOptions options)
+{
+    public StorageEngine Engine => worker.Engine;
+
+    public FlightOptions Options => options;
+
+    public string WorkerId => worker.WorkerId;
+
+    /// <summary>This worker's own Flight URI, set once the endpoint listens.</summary>
+    public string SelfUri { get; internal set; } = string.Empty;
+
+    /// <summary>
+    /// The Flight URI of the owner of <paramref name="path"/>, <c>grpc+tcp://host:port</c>: from the ring when the worker
+    /// is registered, else this worker's own.
+    /// </summary>
+    public string OwnerUri(string path)
+    {
+        ClusterView? cluster = worker.Cluster();
+        if (cluster is null || cluster.Ring.IsEmpty)
+        {
+            return SelfUri;
+        }
+
+        WorkerRecord owner = cluster.OwnerOf(path);
+        return owner.FlightPort == 0 ? SelfUri : $"grpc+tcp://{owner.Host}:{owner.FlightPort}";
+    }
+}

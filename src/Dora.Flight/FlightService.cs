@@ -1,0 +1,77 @@
+using Dora.Worker.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Dora.Flight;
+
+/// <summary>
+/// A worker's Arrow Flight endpoint: gRPC over plaintext HTTP/2 on its own port (8815 by default), so any Flight
+/// client connects with <c>grpc+tcp://host:port</c> and no Dora library.
+/// </summary>
+public sealed class FlightService : IWorkerEndpoint
+{
+    private readonly WebApplication _app;
+
+    private FlightService(WebApplication app, int port)
+    {
+        _app = app;
+        Port = port;
+    }
+
+    public string Kind => IWorkerEndpoint.FlightKind;
+
+    public int Port { get; }
+
+    /// <summary>The factory a worker's options take: <c>ExtraEndpoints = [FlightService.Factory(options)]</c>.</summary>
+    public static WorkerEndpointFactory Factory(FlightOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return (context, cancellationToken) => StartAsync(context, options, cancellationToken);
+    }
+
+    private static async Task<IWorkerEndpoint> StartAsync(WorkerEndpointContext worker, FlightOptions options, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(worker.Address, options.Port, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.AddServerHeader = false;
+        });
+        var flight = new FlightContext(worker, options);
+        builder.Services.AddSingleton(flight);
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = options.MaxMessageBytes;
+            grpc.MaxSendMessageSize = options.MaxMessageBytes;
+        }).AddFlightServer<DoraFlightServer>();
+        var app = builder.Build();
+        app.MapFlightEndpoint();
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw new IOException($"Cannot listen for Arrow Flight on {worker.Address}:{options.Port}: {e.Message} (choose another flight port).", e);
+        }
+
+        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        int port = new Uri(address).Port;
+        flight.SelfUri = $"grpc+tcp://{worker.AdvertisedHost}:{port}";
+        return new FlightService(app, port);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,71 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Dora.Flight;
+
+/// <summary>
+/// A Dora Flight ticket: UTF-8 JSON a person can type (docs/flight.md). <c>range</c> is implemented:
+/// <c>{"kind":"range","path":"/p","offset":0,"length":1048576}</c>.
+/// </summary>
+public sealed record DoraTicket
+{
+    /// <summary>Largest ticket accepted, in bytes.</summary>
+    public const int MaxBytes = 64 << 10;
+
+    public required string Kind { get; init; }
+
+    public required string Path { get; init; }
+
+    public long Offset { get; init; }
+
+    /// <summary>Bytes wanted; null means to the end of the file.</summary>
+    public long? Length { get; init; }
+
+    /// <summary>The ticket as JSON bytes.</summary>
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, TicketJson.Default.DoraTicket);
+
+    /// <summary>Parses a ticket, naming what is wrong when it cannot.</summary>
+    /// <exception cref="TicketException">The ticket is not valid.</exception>
+    public static DoraTicket Parse(ReadOnlySpan<byte> json)
+    {
+        if (json.Length > MaxBytes)
+        {
+            throw new TicketException($"the ticket is {json.Length} bytes; the limit is {MaxBytes}");
+        }
+
+        DoraTicket? ticket;
+        try
+        {
+            ticket = JsonSerializer.Deserialize(json, TicketJson.Default.DoraTicket);
+        }
+        catch (JsonException e)
+        {
+            throw new TicketException($"the ticket is not valid JSON: {e.Message}");
+        }
+
+        if (ticket is null)
+        {
+            throw new TicketException("the ticket is JSON null");
+        }
+
+        if (ticket.Kind != "range")
+        {
+            throw new TicketException($"unknown ticket kind '{ticket.Kind}'; supported: range");
+        }
+
+        if (ticket.Offset < 0 || ticket.Length < 0)
+        {
+            throw new TicketException($"offset {ticket.Offset} and length {ticket.Length} must not be negative");
+        }
+
+        return ticket;
+    }
+}
+
+/// <summary>A ticket or command that cannot be served as written.</summary>
+public sealed class TicketException(string message) : Exception(message);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    RespectRequiredConstructorParameters = true)]
+[JsonSerializable(typeof(DoraTicket))]
+internal sealed partial class TicketJson : JsonSerializerContext;

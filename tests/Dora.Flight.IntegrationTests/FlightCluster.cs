@@ -1,0 +1,66 @@
+using Apache.Arrow.Flight.Client;
+using Dora.Core.Mounts;
+using Dora.Core.Paths;
+using Dora.Core.UnderStorage;
+using Dora.TestSupport;
+using Dora.Worker.Hosting;
+using Dora.Worker.Metadata;
+using Dora.Worker.Pages;
+using Grpc.Net.Client;
+
+namespace Dora.Flight.IntegrationTests;
+
+/// <summary>Workers with Flight endpoints on free loopback ports over a temporary folder, and Flight clients for each.</summary>
+internal sealed class FlightCluster : IAsyncDisposable
+{
+    public const int PageSize = 64 << 10;
+
+    private readonly TemporaryDirectory _directory;
+    private readonly List<GrpcChannel> _channels = [];
+
+    private FlightCluster(TemporaryDirectory directory, LocalCluster cluster)
+    {
+        _directory = directory;
+        Cluster = cluster;
+    }
+
+    public LocalCluster Cluster { get; }
+
+    public string UfsPath => _directory.Combine("ufs");
+
+    public static async Task<FlightCluster> StartAsync(int workers, Action<string> populate)
+    {
+        var directory = new TemporaryDirectory();
+        Directory.CreateDirectory(directory.Combine("ufs"));
+        populate(directory.Combine("ufs"));
+        LocalCluster cluster = await LocalCluster.StartAsync(workers, i => new WorkerOptions
+        {
+            Mounts = new MountTable([new Mount(DoraPath.Root, new LocalUnderStorage(directory.Combine("ufs")))]),
+            Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(directory.Combine($"cache-{i}", "pages"), 256L << 20)], PageSize = PageSize },
+            Metadata = new MetadataOptions { DatabaseDirectory = directory.Combine($"cache-{i}", "metadata") },
+            HttpPort = 0,
+            Stream = new() { Port = 0 },
+            ExtraEndpoints = [FlightService.Factory(new FlightOptions { Port = 0, MaxEndpointBytes = 1 << 20 })],
+        }, configureLogging: null, CancellationToken.None).Within();
+        return new FlightCluster(directory, cluster);
+    }
+
+    /// <summary>A Flight client of worker <paramref name="index"/>.</summary>
+    public FlightClient Client(int index)
+    {
+        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{Cluster.Workers[index].FlightPort}");
+        _channels.Add(channel);
+        return new FlightClient(channel);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (GrpcChannel channel in _channels)
+        {
+            channel.Dispose();
+        }
+
+        await Cluster.DisposeAsync().AsTask().Within();
+        _directory.Dispose();
+    }
+}
