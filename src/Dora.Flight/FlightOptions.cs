@@ -3,12 +3,6 @@ namespace Dora.Flight;
 /// <summary>Settings of a worker's Arrow Flight endpoint. Every default is stated where it is declared.</summary>
 public sealed record FlightOptions
 {
-    /// <summary>Default Flight port: 8815.</summary>
-    public const int DefaultPort = 8815;
-
-    /// <summary>TCP port: 8815 by default; 0 picks a free port.</summary>
-    public int Port { get; init; } = DefaultPort;
-
     /// <summary>
     /// Largest gRPC message sent or accepted: 4 MiB, gRPC's default receive limit, so any Flight client works
     /// without raising its limits.
@@ -20,11 +14,6 @@ public sealed record FlightOptions
 
     public void Validate()
     {
-        if (Port is < 0 or > 65535)
-        {
-            throw new ArgumentException($"FlightOptions.Port must be 0 (any) or a port up to 65535 (was {Port}).");
-        }
-
         if (MaxMessageBytes < 64 << 10 || MaxEndpointBytes < 1 << 20)
         {
             throw new ArgumentException("FlightOptions.MaxMessageBytes must be at least 64 KiB and MaxEndpointBytes at least 1 MiB.");

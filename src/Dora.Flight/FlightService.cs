@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace Dora.Flight;
 
 /// <summary>
-/// A worker's Arrow Flight endpoint: gRPC over plaintext HTTP/2 on its own port (8815 by default), so any Flight
+/// A worker's Arrow Flight endpoint: gRPC over plaintext HTTP/2 on its own port (<c>WorkerOptions.FlightPort</c>, 8815 by default), so any Flight
 /// client connects with <c>grpc+tcp://host:port</c> and no Dora library.
 /// </summary>
 public sealed class FlightService : IWorkerEndpoint
@@ -41,7 +41,7 @@ public sealed class FlightService : IWorkerEndpoint
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(worker.Address, options.Port, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(worker.Address, worker.FlightPort, listen => listen.Protocols = HttpProtocols.Http2);
             kestrel.AddServerHeader = false;
         });
         var flight = new FlightContext(worker, options);
@@ -60,7 +60,7 @@ public sealed class FlightService : IWorkerEndpoint
         catch (IOException e)
         {
             await app.DisposeAsync().ConfigureAwait(false);
-            throw new IOException($"Cannot listen for Arrow Flight on {worker.Address}:{options.Port}: {e.Message} (choose another flight port).", e);
+            throw new IOException($"Cannot listen for Arrow Flight on {worker.Address}:{worker.FlightPort}: {e.Message} (choose another flight port).", e);
         }
 
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -15,7 +15,7 @@ public sealed class LocalClusterCommandTests : IAsyncLifetime, IDisposable
         Directory.CreateDirectory(_directory.Combine("data", "nested"));
         _big = TestFiles.Write(_directory.Combine("data", "big.bin"), 3_000_000, seed: 1);
         TestFiles.Write(_directory.Combine("data", "nested", "small.txt"), 10, seed: 2);
-        _local = DoraProcess.Start(_directory.Path, "local", "--ufs", "data", "--workers", "3", "--http-port", "0", "--stream-port", "0", "--page-size", "64KiB");
+        _local = DoraProcess.Start(_directory.Path, "local", "--ufs", "data", "--workers", "3", "--http-port", "0", "--stream-port", "0", "--flight-port", "0", "--page-size", "64KiB");
         await _local.WaitForOutputAsync("Press Ctrl+C to stop.");
     }
 
@@ -44,6 +44,8 @@ public sealed class LocalClusterCommandTests : IAsyncLifetime, IDisposable
             JsonElement[] listed = [.. workers.RootElement.GetProperty("workers").EnumerateArray()];
             Assert.Equal(3, listed.Length);
             Assert.All(listed, w => Assert.Equal("serving", w.GetProperty("state").GetString()));
+            Assert.All(listed, w => Assert.NotEqual(0, w.GetProperty("flightPort").GetInt32()));
+            Assert.Equal(3, listed.Select(w => w.GetProperty("flightPort").GetInt32()).Distinct().Count());
             Assert.Equal(1.0, listed.Sum(w => w.GetProperty("share").GetDouble()), 3);
         }
 

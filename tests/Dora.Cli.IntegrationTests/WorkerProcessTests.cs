@@ -33,7 +33,7 @@ public sealed class WorkerProcessTests : IAsyncLifetime, IDisposable
     private DoraProcess StartWorker(string cacheDirectory, string cluster, params string[] extra) => DoraProcess.Start(
         _directory.Path,
         ["worker", "--ufs", "ufs", "--registry", Etcd.RegistryAddress, "--cluster", cluster, "--cache-dir", cacheDirectory,
-         "--http-port", "0", "--stream-port", "0", "--lease-ttl", "2", .. extra]);
+         "--http-port", "0", "--stream-port", "0", "--flight-port", "0", "--lease-ttl", "2", .. extra]);
 
     private EtcdRegistry Registry(string cluster) => new(new EtcdRegistryOptions { Endpoints = [Etcd.ClientUrl], Cluster = cluster });
 

@@ -40,7 +40,8 @@ internal sealed class FlightCluster : IAsyncDisposable
             Metadata = new MetadataOptions { DatabaseDirectory = directory.Combine($"cache-{i}", "metadata") },
             HttpPort = 0,
             Stream = new() { Port = 0 },
-            ExtraEndpoints = [FlightService.Factory(new FlightOptions { Port = 0, MaxEndpointBytes = 1 << 20 })],
+            FlightPort = 0,
+            ExtraEndpoints = [FlightService.Factory(new FlightOptions { MaxEndpointBytes = 1 << 20 })],
         }, configureLogging: null, CancellationToken.None).Within();
         return new FlightCluster(directory, cluster);
     }

@@ -3,6 +3,7 @@ using Dora.Core.Paths;
 using Dora.Core.Protocol;
 using Dora.Core.UnderStorage;
 using Dora.Core.Units;
+using Dora.Flight;
 using Dora.Worker.Hosting;
 using Dora.Worker.Metadata;
 using Dora.Worker.PageStream;
@@ -13,7 +14,7 @@ namespace Dora.Cli.CommandLine;
 
 /// <summary>The cache, consistency and port options every worker-running command takes.</summary>
 internal sealed record WorkerSettings(
-    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort)
+    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort, int FlightPort)
 {
     public const string Usage = """
           --cache-dir DIR      where pages, metadata and the worker id are kept (default .dora/cache)
@@ -24,6 +25,7 @@ internal sealed record WorkerSettings(
           --ttl SECONDS        revalidation interval of the ttl mode (default 60)
           --http-port PORT     worker HTTP port (default 8817; 0 picks a free one)
           --stream-port PORT   page stream port (default 8816; 0 picks a free one)
+          --flight-port PORT   Arrow Flight port (default 8815; 0 picks a free one)
         """;
 
     public static WorkerSettings Read(ArgumentReader reader)
@@ -36,7 +38,8 @@ internal sealed record WorkerSettings(
             ParseEnum<ConsistencyMode>(reader.String("--consistency") ?? "ttl", "--consistency"),
             TimeSpan.FromSeconds(reader.Int("--ttl", 60, 0, 86_400 * 365)),
             reader.Int("--http-port", WorkerOptions.DefaultHttpPort, 0, 65535),
-            reader.Int("--stream-port", ProtocolConstants.DefaultPort, 0, 65535));
+            reader.Int("--stream-port", ProtocolConstants.DefaultPort, 0, 65535),
+            reader.Int("--flight-port", WorkerOptions.DefaultFlightPort, 0, 65535));
         if (settings.PageSize is < PageStoreOptions.MinPageSize or > PageStoreOptions.MaxPageSize)
         {
             throw new UsageException($"option '--page-size' must be between {ByteSize.Format(PageStoreOptions.MinPageSize)} and {ByteSize.Format(PageStoreOptions.MaxPageSize)} (was {ByteSize.Format(settings.PageSize)})");
@@ -58,6 +61,8 @@ internal sealed record WorkerSettings(
         Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(CacheDirectory, "metadata") },
         HttpPort = HttpPort,
         Stream = new PageStreamOptions { Port = StreamPort },
+        FlightPort = FlightPort,
+        ExtraEndpoints = [FlightService.Factory(new FlightOptions())],
     };
 
     /// <summary>One line describing the cache, for start-up banners.</summary>

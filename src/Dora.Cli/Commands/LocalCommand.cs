@@ -19,7 +19,8 @@ internal static class LocalCommand
           --workers N          workers to run, 1 to 16 (default 2); worker i keeps its cache in <cache-dir>/worker-i
 
         """ + WorkerSettings.Usage + """
-                               (--http-port and --stream-port are the first worker's; the others take the next free ones)
+                               (--http-port, --stream-port and --flight-port are the first worker's; the others take
+                                the next free ones)
         """;
 
     public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
@@ -80,7 +81,7 @@ internal static class LocalCommand
         Console.WriteLine($"  consistency    {settings.Consistency.ToString().ToLowerInvariant()}{(settings.Consistency == ConsistencyMode.Ttl ? $" ({settings.Ttl.TotalSeconds:0} s)" : string.Empty)}");
         foreach (var worker in cluster.Workers)
         {
-            Console.WriteLine($"  worker {worker.Identity.Id}  http {worker.HttpAddress}  stream dora://{worker.Registered!.Host}:{worker.StreamPort}");
+            Console.WriteLine($"  worker {worker.Identity.Id}  http {worker.HttpAddress}  stream dora://{worker.Registered!.Host}:{worker.StreamPort}  flight grpc+tcp://{worker.Registered!.Host}:{worker.FlightPort}");
         }
 
         Console.WriteLine($"""

@@ -44,6 +44,7 @@ public sealed class LocalCluster : IAsyncDisposable
         {
             int nextHttp = -1;
             int nextStream = -1;
+            int nextFlight = -1;
             var used = new HashSet<int>();
             for (int i = 0; i < count; i++)
             {
@@ -53,15 +54,19 @@ public sealed class LocalCluster : IAsyncDisposable
                     int httpPort = options.HttpPort == 0 ? 0 : NextFreePort(options.HttpAddress, nextHttp, used);
                     used.Add(httpPort);
                     int streamPort = options.Stream.Port <= 0 ? options.Stream.Port : NextFreePort(options.HttpAddress, nextStream, used);
-                    options = options with { HttpPort = httpPort, Stream = options.Stream with { Port = streamPort } };
+                    used.Add(streamPort);
+                    int flightPort = options.FlightPort == 0 || options.ExtraEndpoints.Count == 0 ? options.FlightPort : NextFreePort(options.HttpAddress, nextFlight, used);
+                    options = options with { HttpPort = httpPort, Stream = options.Stream with { Port = streamPort }, FlightPort = flightPort };
                 }
 
                 WorkerHost worker = await WorkerHost.StartAsync(options, configureLogging, cancellationToken).ConfigureAwait(false);
                 workers.Add(worker);
                 used.Add(worker.HttpAddress.Port);
                 used.Add(worker.StreamPort);
+                used.Add(worker.FlightPort);
                 nextHttp = worker.HttpAddress.Port + 1;
                 nextStream = worker.StreamPort + 1;
+                nextFlight = worker.FlightPort + 1;
             }
 
             return new LocalCluster(registry, workers);
@@ -137,7 +142,15 @@ public sealed class LocalCluster : IAsyncDisposable
                 json.WriteString("version", record.Version);
                 json.WriteString("httpUri", worker.HttpAddress.ToString());
                 json.WriteString("streamUri", record.StreamPort == 0 ? null : $"dora://{record.Host}:{record.StreamPort}");
-                json.WriteNull("flightUri");
+                if (record.FlightPort == 0)
+                {
+                    json.WriteNull("flightUri");
+                }
+                else
+                {
+                    json.WriteString("flightUri", $"grpc+tcp://{record.Host}:{record.FlightPort}");
+                }
+
                 json.WriteEndObject();
             }
 

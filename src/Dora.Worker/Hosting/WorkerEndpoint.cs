@@ -28,8 +28,9 @@ public interface IWorkerEndpoint : IAsyncDisposable
 /// <param name="AdvertisedHost">The host name clients are told to use.</param>
 /// <param name="Cluster">The worker's view of its cluster (null until registered, or when running without a registry).</param>
 /// <param name="Logger">Where to log.</param>
+/// <param name="FlightPort">The port a Flight endpoint listens on (<see cref="WorkerOptions.FlightPort"/>).</param>
 public sealed record WorkerEndpointContext(
-    StorageEngine Engine, string WorkerId, IPAddress Address, string AdvertisedHost, Func<ClusterView?> Cluster, ILogger Logger);
+    StorageEngine Engine, string WorkerId, IPAddress Address, string AdvertisedHost, Func<ClusterView?> Cluster, ILogger Logger, int FlightPort);
 
 /// <summary>Starts an extra endpoint once the worker's engine is open.</summary>
 public delegate Task<IWorkerEndpoint> WorkerEndpointFactory(WorkerEndpointContext context, CancellationToken cancellationToken);

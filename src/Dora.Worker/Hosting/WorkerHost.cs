@@ -107,7 +107,7 @@ public sealed class WorkerHost : IAsyncDisposable
                 host._stream = PageStreamServer.Start(options.HttpAddress, engine, options.Stream, identity.Id, logger);
             }
 
-            var context = new WorkerEndpointContext(engine, identity.Id, options.HttpAddress, options.EffectiveAdvertisedHost, () => host._cluster, logger);
+            var context = new WorkerEndpointContext(engine, identity.Id, options.HttpAddress, options.EffectiveAdvertisedHost, () => host._cluster, logger, options.FlightPort);
             foreach (var factory in options.ExtraEndpoints)
             {
                 host._endpoints.Add(await factory(context, cancellationToken).ConfigureAwait(false));

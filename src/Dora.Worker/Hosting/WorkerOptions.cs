@@ -29,6 +29,15 @@ public sealed record WorkerOptions
     /// <summary>HTTP port. Default <see cref="DefaultHttpPort"/>; 0 picks a free port (tests).</summary>
     public int HttpPort { get; init; } = DefaultHttpPort;
 
+    /// <summary>Default Arrow Flight port of a worker: 8815.</summary>
+    public const int DefaultFlightPort = 8815;
+
+    /// <summary>
+    /// Port of the Arrow Flight endpoint, when one is among <see cref="ExtraEndpoints"/>: 8815 by default; 0 picks a
+    /// free port.
+    /// </summary>
+    public int FlightPort { get; init; } = DefaultFlightPort;
+
     /// <summary>The page stream endpoint (port 8816 by default, bound to <see cref="HttpAddress"/> too).</summary>
     public PageStreamOptions Stream { get; init; } = new();
 
@@ -71,6 +80,11 @@ public sealed record WorkerOptions
         if (HttpPort is < 0 or > 65535)
         {
             throw new ArgumentException($"WorkerOptions.HttpPort must be between 0 and 65535 (was {HttpPort}).");
+        }
+
+        if (FlightPort is < 0 or > 65535)
+        {
+            throw new ArgumentException($"WorkerOptions.FlightPort must be between 0 and 65535 (was {FlightPort}).");
         }
 
         Stream.Validate();
