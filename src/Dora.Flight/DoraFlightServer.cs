@@ -138,6 +138,29 @@ public sealed class DoraFlightServer(FlightContext flight) : FlightServer
         return new FlightInfo(RangeBatches.Schema, descriptor, endpoints, records, end - offset);
     }
 
+    /// <summary>
+    /// Handshake: with a token configured the client proves it by the payload or the authorization header, and gets the
+    /// token back as the payload; without one any handshake succeeds.
+    /// </summary>
+    public override async Task Handshake(IAsyncStreamReader<FlightHandshakeRequest> requestStream, IAsyncStreamWriter<FlightHandshakeResponse> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(requestStream);
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        while (await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
+        {
+            ByteString payload = requestStream.Current.Payload;
+            if (flight.Options.AuthToken is { } expected
+                && !BearerTokenInterceptor.Matches(payload.ToStringUtf8(), expected)
+                && !BearerTokenInterceptor.HasToken(context.RequestHeaders, expected))
+            {
+                throw new RpcException(new Status(StatusCode.Unauthenticated, "the handshake did not present this worker's token"));
+            }
+
+            await responseStream.WriteAsync(new FlightHandshakeResponse(payload)).ConfigureAwait(false);
+        }
+    }
+
     public override Task ListActions(IAsyncStreamWriter<FlightActionType> responseStream, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(responseStream);

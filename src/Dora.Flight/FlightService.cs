@@ -50,6 +50,7 @@ public sealed class FlightService : IWorkerEndpoint
         {
             grpc.MaxReceiveMessageSize = options.MaxMessageBytes;
             grpc.MaxSendMessageSize = options.MaxMessageBytes;
+            grpc.Interceptors.Add<BearerTokenInterceptor>();
         }).AddFlightServer<DoraFlightServer>();
         var app = builder.Build();
         app.MapFlightEndpoint();

@@ -28,7 +28,7 @@ internal sealed class FlightCluster : IAsyncDisposable
 
     public string UfsPath => _directory.Combine("ufs");
 
-    public static async Task<FlightCluster> StartAsync(int workers, Action<string> populate)
+    public static async Task<FlightCluster> StartAsync(int workers, Action<string> populate, string? token = null)
     {
         var directory = new TemporaryDirectory();
         Directory.CreateDirectory(directory.Combine("ufs"));
@@ -41,7 +41,7 @@ internal sealed class FlightCluster : IAsyncDisposable
             HttpPort = 0,
             Stream = new() { Port = 0 },
             FlightPort = 0,
-            ExtraEndpoints = [FlightService.Factory(new FlightOptions { MaxEndpointBytes = 1 << 20 })],
+            ExtraEndpoints = [FlightService.Factory(new FlightOptions { MaxEndpointBytes = 1 << 20, AuthToken = token })],
         }, configureLogging: null, CancellationToken.None).Within();
         return new FlightCluster(directory, cluster);
     }

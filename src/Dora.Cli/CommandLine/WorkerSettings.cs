@@ -14,7 +14,7 @@ namespace Dora.Cli.CommandLine;
 
 /// <summary>The cache, consistency and port options every worker-running command takes.</summary>
 internal sealed record WorkerSettings(
-    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort, int FlightPort)
+    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort, int FlightPort, string? Token)
 {
     public const string Usage = """
           --cache-dir DIR      where pages, metadata and the worker id are kept (default .dora/cache)
@@ -26,6 +26,7 @@ internal sealed record WorkerSettings(
           --http-port PORT     worker HTTP port (default 8817; 0 picks a free one)
           --stream-port PORT   page stream port (default 8816; 0 picks a free one)
           --flight-port PORT   Arrow Flight port (default 8815; 0 picks a free one)
+          --token TOKEN        require this token from page stream and Flight clients (default: none)
         """;
 
     public static WorkerSettings Read(ArgumentReader reader)
@@ -39,7 +40,12 @@ internal sealed record WorkerSettings(
             TimeSpan.FromSeconds(reader.Int("--ttl", 60, 0, 86_400 * 365)),
             reader.Int("--http-port", WorkerOptions.DefaultHttpPort, 0, 65535),
             reader.Int("--stream-port", ProtocolConstants.DefaultPort, 0, 65535),
-            reader.Int("--flight-port", WorkerOptions.DefaultFlightPort, 0, 65535));
+            reader.Int("--flight-port", WorkerOptions.DefaultFlightPort, 0, 65535),
+            reader.String("--token"));
+        if (settings.Token is { Length: 0 or > 1024 })
+        {
+            throw new UsageException("option '--token' must be 1 to 1024 characters");
+        }
         if (settings.PageSize is < PageStoreOptions.MinPageSize or > PageStoreOptions.MaxPageSize)
         {
             throw new UsageException($"option '--page-size' must be between {ByteSize.Format(PageStoreOptions.MinPageSize)} and {ByteSize.Format(PageStoreOptions.MaxPageSize)} (was {ByteSize.Format(settings.PageSize)})");
@@ -60,9 +66,9 @@ internal sealed record WorkerSettings(
         },
         Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(CacheDirectory, "metadata") },
         HttpPort = HttpPort,
-        Stream = new PageStreamOptions { Port = StreamPort },
+        Stream = new PageStreamOptions { Port = StreamPort, AuthToken = Token },
         FlightPort = FlightPort,
-        ExtraEndpoints = [FlightService.Factory(new FlightOptions())],
+        ExtraEndpoints = [FlightService.Factory(new FlightOptions { AuthToken = Token })],
     };
 
     /// <summary>One line describing the cache, for start-up banners.</summary>
