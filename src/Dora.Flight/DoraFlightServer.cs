@@ -121,21 +121,80 @@ public sealed class DoraFlightServer(FlightContext flight) : FlightServer
             _ => DoraTicket.Parse(descriptor.Command.Span),
         };
         (OpenedFile file, long offset, long end) = await OpenRangeAsync(ticket, cancellationToken).ConfigureAwait(false);
+        return RangeInfo(descriptor, file.Path.Value, offset, end);
+    }
+
+    /// <summary>The FlightInfo of <c>[offset, end)</c> of a file: endpoints split at page-aligned steps, at the owner.</summary>
+    private FlightInfo RangeInfo(FlightDescriptor descriptor, string path, long offset, long end)
+    {
         int pageSize = flight.Engine.Pages.PageSize;
         long step = Math.Max(pageSize, flight.Options.MaxEndpointBytes / pageSize * pageSize);
-        string location = flight.OwnerUri(file.Path.Value);
+        string location = flight.OwnerUri(path);
         var endpoints = new List<FlightEndpoint>();
         long records = 0;
         for (long start = offset; start < end;)
         {
             long stop = Math.Min(end, ((start / step) + 1) * step);
-            var piece = new DoraTicket { Kind = "range", Path = file.Path.Value, Offset = start, Length = stop - start };
+            var piece = new DoraTicket { Kind = "range", Path = path, Offset = start, Length = stop - start };
             endpoints.Add(new FlightEndpoint(new FlightTicket(ByteString.CopyFrom(piece.ToJson())), [new FlightLocation(location)]));
             records += ((stop - 1) / pageSize) - (start / pageSize) + 1;
             start = stop;
         }
 
         return new FlightInfo(RangeBatches.Schema, descriptor, endpoints, records, end - offset);
+    }
+
+    /// <summary>Most flights one ListFlights call returns.</summary>
+    private const int MaxListedFlights = 100_000;
+
+    /// <summary>
+    /// ListFlights: every file under the criteria's path (a directory, recursively, or one file), as PATH flights;
+    /// an empty criteria lists from the root. At most 100,000 flights per call.
+    /// </summary>
+    public override async Task ListFlights(FlightCriteria request, IAsyncStreamWriter<FlightInfo> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        await Guard(async () =>
+        {
+            string text = request.Expression.ToStringUtf8();
+            DoraPath root = text.Length == 0 ? DoraPath.Root : DoraPath.Parse(text);
+            var status = await flight.Engine.GetStatusAsync(root, context.CancellationToken).ConfigureAwait(false);
+            if (!status.IsDirectory)
+            {
+                await responseStream.WriteAsync(RangeInfo(FlightDescriptor.CreatePathDescriptor(root.Value), root.Value, 0, status.Length)).ConfigureAwait(false);
+                return;
+            }
+
+            int listed = 0;
+            var pending = new Stack<DoraPath>();
+            pending.Push(root);
+            while (pending.Count > 0 && listed < MaxListedFlights)
+            {
+                DoraPath directory = pending.Pop();
+                string? after = null;
+                do
+                {
+                    var page = await flight.Engine.ListAsync(directory, after, 1000, context.CancellationToken).ConfigureAwait(false);
+                    foreach (var entry in page.Entries)
+                    {
+                        DoraPath child = directory.Combine(entry.Name);
+                        if (entry.IsDirectory)
+                        {
+                            pending.Push(child);
+                        }
+                        else if (listed++ < MaxListedFlights)
+                        {
+                            await responseStream.WriteAsync(RangeInfo(FlightDescriptor.CreatePathDescriptor(child.Value), child.Value, 0, entry.Length)).ConfigureAwait(false);
+                        }
+                    }
+
+                    after = page.NextToken;
+                }
+                while (after is not null && listed < MaxListedFlights);
+            }
+        }).ConfigureAwait(false);
     }
 
     /// <summary>

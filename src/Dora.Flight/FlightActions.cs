@@ -2,43 +2,162 @@ using System.Text.Json;
 using Apache.Arrow.Flight;
 using Dora.Core.Paths;
 using Dora.Core.Protocol;
+using Dora.Worker.Reading;
 
 namespace Dora.Flight;
 
 /// <summary>The Flight actions a worker serves (docs/flight.md): JSON bodies in, JSON results out.</summary>
 internal static class FlightActions
 {
+    /// <summary>Largest action body read, in bytes.</summary>
+    private const int MaxBodyBytes = 64 << 10;
+
     public static IReadOnlyList<FlightActionType> All { get; } =
     [
-        new("health", "The worker's health and cache state. Body: none. Result: {\"workerId\",\"status\",...}."),
-        new("stat", "A file's status and cached bytes on this worker. Body: {\"path\":\"/p\"}. Result: {\"path\",\"length\",...}."),
+        new("health", "The worker's health and cache state. Body: none. Result: {\"workerId\",\"status\",\"cacheUsedBytes\",...}."),
+        new("stat", "A file's status and its bytes cached on this worker. Body: {\"path\"}. Result: {\"path\",\"length\",\"cachedBytes\",...}."),
+        new("stats", "This worker's counters. Body: none. Result: {\"cacheHits\",\"cacheMisses\",...}."),
+        new("load", "Reads a file or a byte range into this worker's cache. Body: {\"path\",\"offset\"?,\"length\"?}. Result: {\"path\",\"bytes\"}."),
+        new("invalidate", "Makes the next access re-check the under storage. Body: {\"path\",\"recursive\"?}. Result: {\"path\",\"recursive\"}."),
+        new("evict", "Drops a file's cached pages on this worker. Body: {\"path\"}. Result: {\"path\",\"pages\"}."),
     ];
 
     public static async Task<byte[]> RunAsync(FlightContext context, string type, byte[] body, CancellationToken cancellationToken)
     {
+        if (body.Length > MaxBodyBytes)
+        {
+            throw new TicketException($"the action body is {body.Length} bytes; the limit is {MaxBodyBytes}");
+        }
+
+        StorageEngine engine = context.Engine;
         switch (type)
         {
             case "health":
-                var pages = context.Engine.Pages;
+                var pages = engine.Pages;
                 return JsonSerializer.SerializeToUtf8Bytes(
-                    new HealthReply(context.WorkerId, pages.UnavailableDirectories == 0 ? "ok" : "degraded", pages.UsedBytes, pages.CapacityBytes, pages.PageCount, pages.UnavailableDirectories, context.Engine.Metrics.StreamConnections),
+                    new HealthReply(context.WorkerId, pages.UnavailableDirectories == 0 ? "ok" : "degraded", pages.UsedBytes, pages.CapacityBytes, pages.PageCount, pages.UnavailableDirectories, engine.Metrics.StreamConnections),
                     ProtocolJson.Default.HealthReply);
-            case "stat":
-                using (var json = JsonDocument.Parse(body))
+            case "stats":
+                var m = engine.Metrics;
+                return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, long>
                 {
-                    string path = json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("path", out JsonElement value) && value.ValueKind == JsonValueKind.String
-                        ? value.GetString()!
-                        : throw new TicketException("the stat action needs a body {\"path\":\"/...\"}");
-                    DoraPath doraPath = DoraPath.Parse(path);
-                    var info = await context.Engine.GetInfoAsync(doraPath, cancellationToken).ConfigureAwait(false);
-                    var status = info.Status;
-                    return JsonSerializer.SerializeToUtf8Bytes(
-                        new StatReply(doraPath.Value, doraPath.Name, status.IsDirectory, status.Length, status.LastModified, status.ETag, info.CachedBytes),
-                        ProtocolJson.Default.StatReply);
-                }
+                    ["cacheHits"] = m.CacheHits,
+                    ["cacheMisses"] = m.CacheMisses,
+                    ["cacheEvictions"] = m.Evictions,
+                    ["cacheUsedBytes"] = engine.Pages.UsedBytes,
+                    ["cacheCapacityBytes"] = engine.Pages.CapacityBytes,
+                    ["cachePages"] = engine.Pages.PageCount,
+                    ["ufsReadBytes"] = m.UfsBytesRead,
+                    ["streamRequests"] = m.StreamRequests,
+                });
+            case "stat":
+            {
+                DoraPath path = PathOf(body, type);
+                var info = await engine.GetInfoAsync(path, cancellationToken).ConfigureAwait(false);
+                var status = info.Status;
+                return JsonSerializer.SerializeToUtf8Bytes(
+                    new StatReply(path.Value, path.Name, status.IsDirectory, status.Length, status.LastModified, status.ETag, info.CachedBytes),
+                    ProtocolJson.Default.StatReply);
+            }
+
+            case "load":
+            {
+                DoraPath path = PathOf(body, type);
+                (long offset, long? length) = RangeOf(body);
+                long loaded = await LoadAsync(engine, path, offset, length, cancellationToken).ConfigureAwait(false);
+                return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["path"] = path.Value, ["bytes"] = loaded });
+            }
+
+            case "invalidate":
+            {
+                DoraPath path = PathOf(body, type);
+                bool recursive = Flag(body, "recursive");
+                engine.Invalidate(path, recursive);
+                return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["path"] = path.Value, ["recursive"] = recursive });
+            }
+
+            case "evict":
+            {
+                DoraPath path = PathOf(body, type);
+                int dropped = await engine.EvictAsync(path, cancellationToken).ConfigureAwait(false);
+                return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["path"] = path.Value, ["pages"] = dropped });
+            }
 
             default:
                 throw new TicketException($"unknown action '{type}'; supported: {string.Join(", ", All.Select(a => a.Type))}");
         }
+    }
+
+    /// <summary>Reads the range through the engine, page by page, so every page of it is cached afterwards.</summary>
+    private static async Task<long> LoadAsync(StorageEngine engine, DoraPath path, long offset, long? length, CancellationToken cancellationToken)
+    {
+        OpenedFile file = await engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        if (offset > file.Length)
+        {
+            throw new Core.Errors.InvalidRangeException(path.Value, offset, length ?? 0, file.Length);
+        }
+
+        long end = length is { } l ? Math.Min(file.Length, offset + l) : file.Length;
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(engine.Pages.PageSize);
+        try
+        {
+            long position = offset;
+            while (position < end)
+            {
+                int read = await engine.ReadAsync(file, position, buffer.AsMemory(0, (int)Math.Min(buffer.Length, end - position)), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                position += read;
+            }
+
+            await engine.Pages.WhenIdleAsync(cancellationToken).ConfigureAwait(false);
+            return position - offset;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static DoraPath PathOf(byte[] body, string action)
+    {
+        using var json = Parse(body, action);
+        return json.RootElement.TryGetProperty("path", out JsonElement value) && value.ValueKind == JsonValueKind.String
+            ? DoraPath.Parse(value.GetString()!)
+            : throw new TicketException($"the {action} action needs a body with a \"path\" string");
+    }
+
+    private static (long Offset, long? Length) RangeOf(byte[] body)
+    {
+        using var json = JsonDocument.Parse(body);
+        long offset = json.RootElement.TryGetProperty("offset", out JsonElement o) ? WholeNumber(o, "offset") : 0;
+        long? length = json.RootElement.TryGetProperty("length", out JsonElement l) ? WholeNumber(l, "length") : null;
+        return offset < 0 || length < 0 ? throw new TicketException("offset and length must not be negative") : (offset, length);
+    }
+
+    private static long WholeNumber(JsonElement value, string name) =>
+        value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long number)
+            ? number
+            : throw new TicketException($"\"{name}\" must be a whole number");
+
+    private static bool Flag(byte[] body, string name)
+    {
+        using var json = JsonDocument.Parse(body);
+        return json.RootElement.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.True;
+    }
+
+    private static JsonDocument Parse(byte[] body, string action)
+    {
+        JsonDocument json = JsonDocument.Parse(body.Length == 0 ? "null"u8.ToArray() : body);
+        if (json.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            json.Dispose();
+            throw new TicketException($"the {action} action needs a JSON object body");
+        }
+
+        return json;
     }
 }

@@ -43,6 +43,15 @@ internal sealed class FlightCluster : IAsyncDisposable
             FlightPort = 0,
             ExtraEndpoints = [FlightService.Factory(new FlightOptions { MaxEndpointBytes = 1 << 20, AuthToken = token })],
         }, configureLogging: null, CancellationToken.None).Within();
+
+        // Each worker routes by its own view; wait until every view has every worker, as a settled cluster would.
+        var deadline = DateTime.UtcNow + TestTimeouts.Default;
+        while (cluster.Workers.Any(w => w.Cluster!.Membership.Workers.Count != workers))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the workers' views never converged");
+            await Task.Delay(20);
+        }
+
         return new FlightCluster(directory, cluster);
     }
 

@@ -123,6 +123,14 @@ public sealed class StorageEngine : IDisposable
     /// <summary>Makes the next access to the path (or everything below it) check the under storage again.</summary>
     public void Invalidate(DoraPath path, bool recursive) => Metadata.Invalidate(path, recursive);
 
+    /// <summary>Drops the cached pages of the file's current version; returns how many were dropped.</summary>
+    /// <exception cref="InvalidPathException">The path is a directory.</exception>
+    public async ValueTask<int> EvictAsync(DoraPath path, CancellationToken cancellationToken)
+    {
+        var file = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        return Pages.DropFile(file.Source.File, file.Length);
+    }
+
     public void Dispose()
     {
         Metadata.Dispose();
