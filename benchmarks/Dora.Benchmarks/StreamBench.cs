@@ -63,6 +63,14 @@ internal static class StreamBench
         Console.WriteLine(Measure.Row("Dora page stream, 1 read in flight", F(serial), F2(serial / iperfMiBps)));
         Console.WriteLine(Measure.Row("Dora page stream, 4 reads in flight", F(windowed), F2(windowed / iperfMiBps)));
 
+        // P2: the same hot sequential read as one Flight range ticket, read with the C# FlightClient.
+        double flight = await FlightSequentialAsync(cluster.Workers[0].FlightPort, fileLength);
+        Console.WriteLine();
+        Console.WriteLine(Measure.Row("P2 hot sequential read, one client", "MiB/s", "page stream / Flight"));
+        Console.WriteLine(Measure.Row("---", "---:", "---:"));
+        Console.WriteLine(Measure.Row("Arrow Flight, one range ticket (DoGet)", F(flight), "1.00"));
+        Console.WriteLine(Measure.Row("Dora page stream, 4 reads in flight", F(windowed), F2(windowed / flight)));
+
         // P3: 16 concurrent random 1 MiB range reads.
         Console.WriteLine();
         Console.WriteLine(Measure.Row("P3 hot random 1 MiB reads, 16 concurrent", "MiB/s", "ratio to nginx"));
@@ -110,6 +118,8 @@ internal static class StreamBench
             Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(cache, "metadata") },
             HttpPort = 0,
             Stream = new() { Port = 0, SendfileThreshold = sendfileThreshold },
+            FlightPort = 0,
+            ExtraEndpoints = [Dora.Flight.FlightService.Factory(new Dora.Flight.FlightOptions())],
         }, configureLogging: null, CancellationToken.None);
     }
 
@@ -131,6 +141,32 @@ internal static class StreamBench
             }
 
             done += await pending.Dequeue();
+        }
+
+        return fileLength / (double)(1 << 20) / watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>MiB/s of one DoGet of the whole file as a range ticket (bytes counted from the data column).</summary>
+    private static async Task<double> FlightSequentialAsync(int port, long fileLength)
+    {
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var client = new Apache.Arrow.Flight.Client.FlightClient(channel);
+        var ticket = new Apache.Arrow.Flight.FlightTicket(Google.Protobuf.ByteString.CopyFromUtf8("{\"kind\":\"range\",\"path\":\"" + FilePath + "\"}"));
+        var watch = Stopwatch.StartNew();
+        long bytes = 0;
+        using var call = client.GetStream(ticket);
+        while (await call.ResponseStream.MoveNext(default))
+        {
+            var data = (Apache.Arrow.BinaryArray)call.ResponseStream.Current.Column(1);
+            for (int row = 0; row < data.Length; row++)
+            {
+                bytes += data.GetBytes(row).Length;
+            }
+        }
+
+        if (bytes != fileLength)
+        {
+            throw new InvalidOperationException($"Flight returned {bytes} bytes of {fileLength}");
         }
 
         return fileLength / (double)(1 << 20) / watch.Elapsed.TotalSeconds;

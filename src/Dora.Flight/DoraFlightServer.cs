@@ -38,7 +38,10 @@ public sealed class DoraFlightServer(FlightContext flight) : FlightServer
     private async Task StreamRangeAsync(OpenedFile file, long offset, long end, FlightServerRecordBatchStreamWriter stream, CancellationToken cancellationToken)
     {
         int pageSize = flight.Engine.Pages.PageSize;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(BatchDataBytes);
+        int batchBytes = BatchDataBytes;
+
+        // The pool may hand out a larger array; the batch limit is what keeps messages under the gRPC limit.
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(batchBytes);
         try
         {
             var lengths = new List<int>();
@@ -51,7 +54,7 @@ public sealed class DoraFlightServer(FlightContext flight) : FlightServer
                 {
                     // Pieces end at page boundaries, so each row is (part of) one page.
                     int piece = (int)Math.Min(pageSize - (offset % pageSize), end - offset);
-                    if (filled + piece > buffer.Length)
+                    if (filled + piece > batchBytes)
                     {
                         break;
                     }
