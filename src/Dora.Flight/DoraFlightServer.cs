@@ -80,11 +80,26 @@ public sealed class DoraFlightServer(FlightContext flight) : FlightServer
         }
     }
 
-    /// <summary>Opens the ticket's file and clamps its range: an offset equal to the length is an empty range, past it an error.</summary>
+    /// <summary>
+    /// Opens the ticket's file and finds its byte range: a <c>chunk</c> from the Parquet footer, a <c>range</c> as given,
+    /// clamped at the end of the file (an offset equal to the length is an empty range, past it an error).
+    /// </summary>
     private async Task<(OpenedFile File, long Offset, long End)> OpenRangeAsync(DoraTicket ticket, CancellationToken cancellationToken)
     {
         DoraPath path = DoraPath.Parse(ticket.Path);
         OpenedFile file = await flight.Engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        if (ticket.Kind == "chunk")
+        {
+            var metadata = await ParquetFooter.ReadAsync(flight.Engine, file, cancellationToken).ConfigureAwait(false);
+            (long start, long size) = ParquetFooter.ChunkRange(metadata, path.Value, ticket.RowGroup!.Value, ticket.Column!);
+            if (start < 0 || size < 0 || start + size > file.Length)
+            {
+                throw new TicketException($"'{path.Value}' has a damaged footer: column '{ticket.Column}' of row group {ticket.RowGroup} lies outside the file");
+            }
+
+            return (file, start, start + size);
+        }
+
         if (ticket.Offset > file.Length)
         {
             throw new InvalidRangeException(path.Value, ticket.Offset, ticket.Length ?? 0, file.Length);

@@ -4,8 +4,9 @@ using System.Text.Json.Serialization;
 namespace Dora.Flight;
 
 /// <summary>
-/// A Dora Flight ticket: UTF-8 JSON a person can type (docs/flight.md). <c>range</c> is implemented:
-/// <c>{"kind":"range","path":"/p","offset":0,"length":1048576}</c>.
+/// A Dora Flight ticket: UTF-8 JSON a person can type (docs/flight.md):
+/// <c>{"kind":"range","path":"/p","offset":0,"length":1048576}</c> or
+/// <c>{"kind":"chunk","path":"/p.parquet","rowGroup":0,"column":"fare"}</c>.
 /// </summary>
 public sealed record DoraTicket
 {
@@ -20,6 +21,12 @@ public sealed record DoraTicket
 
     /// <summary>Bytes wanted; null means to the end of the file.</summary>
     public long? Length { get; init; }
+
+    /// <summary>For <c>chunk</c>: the row group.</summary>
+    public int? RowGroup { get; init; }
+
+    /// <summary>For <c>chunk</c>: the column, dotted for nested fields (<c>address.city</c>).</summary>
+    public string? Column { get; init; }
 
     /// <summary>The ticket as JSON bytes.</summary>
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, TicketJson.Default.DoraTicket);
@@ -48,9 +55,14 @@ public sealed record DoraTicket
             throw new TicketException("the ticket is JSON null");
         }
 
-        if (ticket.Kind != "range")
+        if (ticket.Kind is not ("range" or "chunk"))
         {
-            throw new TicketException($"unknown ticket kind '{ticket.Kind}'; supported: range");
+            throw new TicketException($"unknown ticket kind '{ticket.Kind}'; supported: range, chunk");
+        }
+
+        if (ticket.Kind == "chunk" && (ticket.RowGroup is null || string.IsNullOrEmpty(ticket.Column)))
+        {
+            throw new TicketException("a chunk ticket needs \"rowGroup\" and \"column\"");
         }
 
         if (ticket.Offset < 0 || ticket.Length < 0)
