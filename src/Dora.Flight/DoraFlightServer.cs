@@ -28,10 +28,52 @@ public sealed class DoraFlightServer(FlightContext flight) : FlightServer
         await Guard(async () =>
         {
             DoraTicket parsed = DoraTicket.Parse(ticket.Ticket.Span);
+            if (parsed.Kind == "batches")
+            {
+                await StreamBatchesAsync(parsed, responseStream, context.CancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             (OpenedFile file, long offset, long end) = await OpenRangeAsync(parsed, context.CancellationToken).ConfigureAwait(false);
             await responseStream.SetupStream(RangeBatches.Schema).ConfigureAwait(false);
             await StreamRangeAsync(file, offset, end, responseStream, context.CancellationToken).ConfigureAwait(false);
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>Decodes the ticket's row groups and columns and sends them as Arrow record batches, schema first.</summary>
+    private async Task StreamBatchesAsync(DoraTicket ticket, FlightServerRecordBatchStreamWriter stream, CancellationToken cancellationToken)
+    {
+        DoraPath path = DoraPath.Parse(ticket.Path);
+        OpenedFile file = await flight.Engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        ParquetFooter parquet = await ParquetFooter.ReadAsync(flight.Engine, file, cancellationToken).ConfigureAwait(false);
+        Parquet.Schema.DataField[] fields = ParquetBatches.Select(parquet.Schema, ticket.Columns, path.Value);
+        Apache.Arrow.Schema schema = ParquetBatches.SchemaFor(fields, path.Value);
+        int groups = parquet.Metadata.RowGroups.Count;
+        IReadOnlyList<int> rowGroups = ticket.RowGroups ?? [.. Enumerable.Range(0, groups)];
+        foreach (int rowGroup in rowGroups)
+        {
+            if (rowGroup < 0 || rowGroup >= groups)
+            {
+                throw new TicketException($"'{path.Value}' has {groups} row groups; rowGroup {rowGroup} does not exist");
+            }
+        }
+
+        await stream.SetupStream(schema).ConfigureAwait(false);
+        foreach (int rowGroup in rowGroups)
+        {
+            (Parquet.ParquetReader reader, Stream source) = await parquet.OpenRowGroupAsync(rowGroup, fields, cancellationToken).ConfigureAwait(false);
+            await using (source.ConfigureAwait(false))
+            await using (reader.ConfigureAwait(false))
+            {
+                foreach (Apache.Arrow.RecordBatch batch in await ParquetBatches.ReadRowGroupAsync(reader, rowGroup, fields, schema, BatchDataBytes, cancellationToken).ConfigureAwait(false))
+                {
+                    using (batch)
+                    {
+                        await stream.WriteAsync(batch).ConfigureAwait(false);
+                    }
+                }
+            }
+        }
     }
 
     /// <summary>Sends <c>[offset, end)</c> as batches of whole page-sized pieces, each batch read into one pooled buffer.</summary>
@@ -90,8 +132,8 @@ public sealed class DoraFlightServer(FlightContext flight) : FlightServer
         OpenedFile file = await flight.Engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
         if (ticket.Kind == "chunk")
         {
-            var metadata = await ParquetFooter.ReadAsync(flight.Engine, file, cancellationToken).ConfigureAwait(false);
-            (long start, long size) = ParquetFooter.ChunkRange(metadata, path.Value, ticket.RowGroup!.Value, ticket.Column!);
+            var parquet = await ParquetFooter.ReadAsync(flight.Engine, file, cancellationToken).ConfigureAwait(false);
+            (long start, long size) = ParquetFooter.ChunkRange(parquet.Metadata, path.Value, ticket.RowGroup!.Value, ticket.Column!);
             if (start < 0 || size < 0 || start + size > file.Length)
             {
                 throw new TicketException($"'{path.Value}' has a damaged footer: column '{ticket.Column}' of row group {ticket.RowGroup} lies outside the file");
@@ -122,8 +164,9 @@ public sealed class DoraFlightServer(FlightContext flight) : FlightServer
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        await Guard(async () => _ = await BuildInfoAsync(request, context.CancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
-        return RangeBatches.Schema;
+        FlightInfo? info = null;
+        await Guard(async () => info = await BuildInfoAsync(request, context.CancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        return info!.Schema;
     }
 
     /// <summary>
@@ -134,12 +177,60 @@ public sealed class DoraFlightServer(FlightContext flight) : FlightServer
     {
         DoraTicket ticket = descriptor.Type switch
         {
-            FlightDescriptorType.Path when descriptor.Paths.Count() == 1 => new DoraTicket { Kind = "range", Path = descriptor.Paths.First() },
+            FlightDescriptorType.Path when descriptor.Paths.Count() == 1 => new DoraTicket { Kind = "batches", Path = descriptor.Paths.First() },
             FlightDescriptorType.Path => throw new TicketException($"a PATH descriptor must hold exactly one path, not {descriptor.Paths.Count()}"),
             _ => DoraTicket.Parse(descriptor.Command.Span),
         };
+        if (ticket.Kind == "batches")
+        {
+            bool wholeFile = descriptor.Type == FlightDescriptorType.Path;
+            return await BatchesInfoAsync(descriptor, ticket, fallBackToRange: wholeFile, cancellationToken).ConfigureAwait(false);
+        }
+
         (OpenedFile file, long offset, long end) = await OpenRangeAsync(ticket, cancellationToken).ConfigureAwait(false);
         return RangeInfo(descriptor, file.Path.Value, offset, end);
+    }
+
+    /// <summary>
+    /// A Parquet file (or a batches command): its Arrow schema and one <c>batches</c> endpoint per row group at the
+    /// owner. A PATH that is not Parquet, or has columns batches cannot decode, is described as raw ranges instead.
+    /// </summary>
+    private async Task<FlightInfo> BatchesInfoAsync(FlightDescriptor descriptor, DoraTicket ticket, bool fallBackToRange, CancellationToken cancellationToken)
+    {
+        DoraPath path = DoraPath.Parse(ticket.Path);
+        OpenedFile file = await flight.Engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        ParquetFooter parquet;
+        Apache.Arrow.Schema schema;
+        Parquet.Schema.DataField[] fields;
+        try
+        {
+            parquet = await ParquetFooter.ReadAsync(flight.Engine, file, cancellationToken).ConfigureAwait(false);
+            fields = ParquetBatches.Select(parquet.Schema, ticket.Columns, path.Value);
+            schema = ParquetBatches.SchemaFor(fields, path.Value);
+        }
+        catch (TicketException) when (fallBackToRange)
+        {
+            return RangeInfo(descriptor, path.Value, 0, file.Length);
+        }
+
+        int groups = parquet.Metadata.RowGroups.Count;
+        IReadOnlyList<int> rowGroups = ticket.RowGroups ?? [.. Enumerable.Range(0, groups)];
+        string location = flight.OwnerUri(path.Value);
+        var endpoints = new List<FlightEndpoint>();
+        long records = 0;
+        foreach (int rowGroup in rowGroups)
+        {
+            if (rowGroup < 0 || rowGroup >= groups)
+            {
+                throw new TicketException($"'{path.Value}' has {groups} row groups; rowGroup {rowGroup} does not exist");
+            }
+
+            var piece = new DoraTicket { Kind = "batches", Path = path.Value, RowGroups = [rowGroup], Columns = ticket.Columns };
+            endpoints.Add(new FlightEndpoint(new FlightTicket(ByteString.CopyFrom(piece.ToJson())), [new FlightLocation(location)]));
+            records += parquet.Metadata.RowGroups[rowGroup].NumRows;
+        }
+
+        return new FlightInfo(schema, descriptor, endpoints, records, file.Length);
     }
 
     /// <summary>The FlightInfo of <c>[offset, end)</c> of a file: endpoints split at page-aligned steps, at the owner.</summary>

@@ -28,6 +28,12 @@ public sealed record DoraTicket
     /// <summary>For <c>chunk</c>: the column, dotted for nested fields (<c>address.city</c>).</summary>
     public string? Column { get; init; }
 
+    /// <summary>For <c>batches</c>: the row groups to decode, in order; null means all.</summary>
+    public IReadOnlyList<int>? RowGroups { get; init; }
+
+    /// <summary>For <c>batches</c>: the columns to decode; null means all.</summary>
+    public IReadOnlyList<string>? Columns { get; init; }
+
     /// <summary>The ticket as JSON bytes.</summary>
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, TicketJson.Default.DoraTicket);
 
@@ -55,9 +61,14 @@ public sealed record DoraTicket
             throw new TicketException("the ticket is JSON null");
         }
 
-        if (ticket.Kind is not ("range" or "chunk"))
+        if (ticket.Kind is not ("range" or "chunk" or "batches"))
         {
-            throw new TicketException($"unknown ticket kind '{ticket.Kind}'; supported: range, chunk");
+            throw new TicketException($"unknown ticket kind '{ticket.Kind}'; supported: range, chunk, batches");
+        }
+
+        if (ticket.Kind == "batches" && ticket.Columns is { Count: 0 })
+        {
+            throw new TicketException("a batches ticket with \"columns\" must name at least one column");
         }
 
         if (ticket.Kind == "chunk" && (ticket.RowGroup is null || string.IsNullOrEmpty(ticket.Column)))

@@ -2,22 +2,81 @@ using System.Buffers.Binary;
 using Dora.Worker.Reading;
 using Parquet;
 using Parquet.Meta;
+using Parquet.Schema;
 
 namespace Dora.Flight;
 
 /// <summary>
-/// A Parquet file's metadata, read through the cache from its footer alone: the last 8 bytes give the footer's length,
-/// then only the footer (and the 4-byte head magic) is read and parsed. Column chunk byte ranges come from it.
+/// A Parquet file seen through the cache: the footer alone is read (the last 8 bytes give its length, then the footer
+/// and the 4-byte head magic) and parsed; column chunk byte ranges come from it, and a row group's columns are decoded
+/// from just their chunks, fetched through the cache into memory.
 /// </summary>
-internal static class ParquetFooter
+internal sealed class ParquetFooter
 {
+    /// <summary>Most column chunk bytes fetched to decode one row group: 256 MiB.</summary>
+    private const long MaxRowGroupBytes = 256L << 20;
+
+    private readonly StorageEngine _engine;
+    private readonly OpenedFile _file;
+    private readonly byte[] _head;
+    private readonly byte[] _footer;
+
+    private ParquetFooter(StorageEngine engine, OpenedFile file, byte[] head, byte[] footer, FileMetaData metadata, ParquetSchema schema)
+    {
+        _engine = engine;
+        _file = file;
+        _head = head;
+        _footer = footer;
+        Metadata = metadata;
+        Schema = schema;
+    }
+
+    public FileMetaData Metadata { get; }
+
+    public ParquetSchema Schema { get; }
+
+    private string Path => _file.Path.Value;
+
+    /// <summary>A reader over the head, the footer and the chunks of <paramref name="fields"/> in <paramref name="rowGroup"/>.</summary>
+    public async Task<(ParquetReader Reader, Stream Stream)> OpenRowGroupAsync(int rowGroup, DataField[] fields, CancellationToken cancellationToken)
+    {
+        var segments = new List<(long, byte[])> { (0, _head), (_file.Length - _footer.Length, _footer) };
+        long total = 0;
+        foreach (DataField field in fields)
+        {
+            (long start, long length) = ChunkRange(Metadata, Path, rowGroup, field.Path.ToString());
+            total += length;
+            if (total > MaxRowGroupBytes || start < 0 || start + length > _file.Length)
+            {
+                throw new TicketException(total > MaxRowGroupBytes
+                    ? $"row group {rowGroup} of '{Path}' needs more than {MaxRowGroupBytes >> 20} MiB of column chunks to decode; read it with chunk tickets or fewer columns"
+                    : $"'{Path}' has a damaged footer: column '{field.Name}' of row group {rowGroup} lies outside the file");
+            }
+
+            byte[] bytes = new byte[length];
+            await ReadExactlyAsync(_engine, _file, start, bytes, cancellationToken).ConfigureAwait(false);
+            segments.Add((start, bytes));
+        }
+
+        var stream = new SparseFileStream(_file.Length, [.. segments]);
+        try
+        {
+            return (await ParquetReader.CreateAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false), stream);
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
     /// <summary>Largest footer read: 64 MiB (files with tens of thousands of row groups or columns still fit).</summary>
     private const int MaxFooterBytes = 64 << 20;
 
     private static ReadOnlySpan<byte> Magic => "PAR1"u8;
 
     /// <exception cref="TicketException">The file is not a Parquet file (or its footer is damaged).</exception>
-    public static async Task<FileMetaData> ReadAsync(StorageEngine engine, OpenedFile file, CancellationToken cancellationToken)
+    public static async Task<ParquetFooter> ReadAsync(StorageEngine engine, OpenedFile file, CancellationToken cancellationToken)
     {
         string path = file.Path.Value;
         if (file.Length < 12)
@@ -46,7 +105,8 @@ internal static class ParquetFooter
         try
         {
             await using ParquetReader reader = await ParquetReader.CreateAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return reader.Metadata ?? throw new TicketException($"'{path}' has no Parquet metadata");
+            FileMetaData metadata = reader.Metadata ?? throw new TicketException($"'{path}' has no Parquet metadata");
+            return new ParquetFooter(engine, file, head, footer, metadata, reader.Schema);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException)
         {
