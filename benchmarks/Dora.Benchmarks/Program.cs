@@ -10,7 +10,8 @@ using Dora.TestSupport;
 //   restart   P10 reopening a store with N cached pages: time until the first hit, under-storage reads
 //   metadata  in-process status lookups per second at N entries (memory level, and RocksDB level)
 //   hashing   P7 every placement policy at 10, 100, 1000 workers: balance, moved keys, lookup time, memory
-//   stream    P1, P3, P4 hot reads over the page stream vs iperf3, nginx (sendfile, Range GETs) and pread
+//   stream    P1, P2, P3, P4 hot reads over the page stream vs iperf3, Flight, nginx (sendfile, Range GETs) and pread
+//   projection P9 two of twenty Parquet columns through Flight chunk tickets vs the whole file
 var mode = args.Length > 0 ? args[0] : "all";
 var work = Path.GetFullPath(Environment.GetEnvironmentVariable("DORA_BENCH_DIR") ?? Path.Combine("benchmarks", ".work"));
 Directory.CreateDirectory(work);
@@ -42,6 +43,11 @@ if (mode is "stream")
         long.Parse(Option("--file-mib", "1024"), CultureInfo.InvariantCulture) << 20,
         TimeSpan.FromSeconds(int.Parse(Option("--seconds", "5"), CultureInfo.InvariantCulture)),
         int.Parse(Option("--sendfile-threshold", (256 << 10).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));
+}
+
+if (mode is "projection")
+{
+    await ProjectionBench.RunAsync(work, int.Parse(Option("--row-groups", "8"), CultureInfo.InvariantCulture), int.Parse(Option("--rows", "250000"), CultureInfo.InvariantCulture));
 }
 
 if (mode is "hashing" or "all")
