@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (P5 cold read, page-hit throughput, P10 restart, metadata lookups, P7 hashing policies; with
-# `stream`: P1, P3, P4 hot page stream reads against iperf3, nginx with sendfile, and pread), each with its
+# `stream`: P1-P4 hot reads against iperf3, Arrow Flight, nginx with sendfile, and pread; with `projection`: P9), each with its
 # baseline measured in the same run, and prints the tables that go into benchmarks/RESULTS.md.
 #   benchmarks/run.sh [read|restart|metadata|hashing|all] [--file-mib N] [--pages N] [--page-size N] [--entries N]
 #                     [--keys N] [--workers 10,100,1000] [--policies rendezvous,maglev,...]
