@@ -45,6 +45,12 @@ public sealed class DoraFlightServer(FlightContext flight) : FlightServer
     {
         DoraPath path = DoraPath.Parse(ticket.Path);
         OpenedFile file = await flight.Engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        if (await ArrowIpcFile.IsArrowFileAsync(flight.Engine, file, cancellationToken).ConfigureAwait(false))
+        {
+            await StreamArrowBatchesAsync(file, ticket, stream, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         ParquetFooter parquet = await ParquetFooter.ReadAsync(flight.Engine, file, cancellationToken).ConfigureAwait(false);
         Parquet.Schema.DataField[] fields = ParquetBatches.Select(parquet.Schema, ticket.Columns, path.Value);
         Apache.Arrow.Schema schema = ParquetBatches.SchemaFor(fields, path.Value);
@@ -72,6 +78,35 @@ public sealed class DoraFlightServer(FlightContext flight) : FlightServer
                         await stream.WriteAsync(batch).ConfigureAwait(false);
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>An Arrow IPC file's record batches (all, or those the ticket's <c>rowGroups</c> name), as the file has them.</summary>
+    private async Task StreamArrowBatchesAsync(OpenedFile file, DoraTicket ticket, FlightServerRecordBatchStreamWriter stream, CancellationToken cancellationToken)
+    {
+        if (ticket.Columns is not null)
+        {
+            throw new TicketException($"'{file.Path}' is an Arrow IPC file: its batches are served whole, without \"columns\"");
+        }
+
+        (Apache.Arrow.Ipc.ArrowFileReader reader, int count) = await ArrowIpcFile.OpenAsync(flight.Engine, file, cancellationToken).ConfigureAwait(false);
+        using (reader)
+        {
+            IReadOnlyList<int> indexes = ticket.RowGroups ?? [.. Enumerable.Range(0, count)];
+            foreach (int index in indexes)
+            {
+                if (index < 0 || index >= count)
+                {
+                    throw new TicketException($"'{file.Path}' has {count} record batches; batch {index} does not exist");
+                }
+            }
+
+            await stream.SetupStream(reader.Schema).ConfigureAwait(false);
+            foreach (int index in indexes)
+            {
+                using Apache.Arrow.RecordBatch batch = await reader.ReadRecordBatchAsync(index, cancellationToken).ConfigureAwait(false);
+                await stream.WriteAsync(batch).ConfigureAwait(false);
             }
         }
     }
@@ -199,6 +234,11 @@ public sealed class DoraFlightServer(FlightContext flight) : FlightServer
     {
         DoraPath path = DoraPath.Parse(ticket.Path);
         OpenedFile file = await flight.Engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        if (ticket.Columns is null && await ArrowIpcFile.IsArrowFileAsync(flight.Engine, file, cancellationToken).ConfigureAwait(false))
+        {
+            return await ArrowInfoAsync(descriptor, file, ticket, cancellationToken).ConfigureAwait(false);
+        }
+
         ParquetFooter parquet;
         Apache.Arrow.Schema schema;
         Parquet.Schema.DataField[] fields;
@@ -251,6 +291,29 @@ public sealed class DoraFlightServer(FlightContext flight) : FlightServer
         }
 
         return new FlightInfo(RangeBatches.Schema, descriptor, endpoints, records, end - offset);
+    }
+
+    /// <summary>An Arrow IPC file: its schema and one endpoint per record batch (total records left unknown: -1).</summary>
+    private async Task<FlightInfo> ArrowInfoAsync(FlightDescriptor descriptor, OpenedFile file, DoraTicket ticket, CancellationToken cancellationToken)
+    {
+        (Apache.Arrow.Ipc.ArrowFileReader reader, int count) = await ArrowIpcFile.OpenAsync(flight.Engine, file, cancellationToken).ConfigureAwait(false);
+        using (reader)
+        {
+            string location = flight.OwnerUri(file.Path.Value);
+            var endpoints = new List<FlightEndpoint>();
+            foreach (int index in ticket.RowGroups ?? [.. Enumerable.Range(0, count)])
+            {
+                if (index < 0 || index >= count)
+                {
+                    throw new TicketException($"'{file.Path}' has {count} record batches; batch {index} does not exist");
+                }
+
+                var piece = new DoraTicket { Kind = "batches", Path = file.Path.Value, RowGroups = [index] };
+                endpoints.Add(new FlightEndpoint(new FlightTicket(ByteString.CopyFrom(piece.ToJson())), [new FlightLocation(location)]));
+            }
+
+            return new FlightInfo(reader.Schema, descriptor, endpoints, -1, file.Length);
+        }
     }
 
     /// <summary>Most flights one ListFlights call returns.</summary>

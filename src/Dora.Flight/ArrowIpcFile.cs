@@ -1,0 +1,92 @@
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+using Dora.Worker.Reading;
+
+namespace Dora.Flight;
+
+/// <summary>
+/// An Arrow IPC file (<c>ARROW1</c> magic) read through the cache: its schema and record batches, read with Arrow's
+/// own file reader over a stream of positioned engine reads.
+/// </summary>
+internal static class ArrowIpcFile
+{
+    private static ReadOnlySpan<byte> Magic => "ARROW1"u8;
+
+    /// <summary>True when the file starts and ends with the Arrow IPC file magic.</summary>
+    public static async Task<bool> IsArrowFileAsync(StorageEngine engine, OpenedFile file, CancellationToken cancellationToken)
+    {
+        if (file.Length < 18)
+        {
+            return false;
+        }
+
+        byte[] head = new byte[6];
+        byte[] tail = new byte[6];
+        return await engine.ReadAsync(file, 0, head, cancellationToken).ConfigureAwait(false) == 6
+            && await engine.ReadAsync(file, file.Length - 6, tail, cancellationToken).ConfigureAwait(false) == 6
+            && head.AsSpan().SequenceEqual(Magic) && tail.AsSpan().SequenceEqual(Magic);
+    }
+
+    /// <summary>Opens the file's reader; the caller disposes it. The footer is read before this returns.</summary>
+    public static async Task<(ArrowFileReader Reader, int Batches)> OpenAsync(StorageEngine engine, OpenedFile file, CancellationToken cancellationToken)
+    {
+        var reader = new ArrowFileReader(new EngineStream(engine, file), leaveOpen: false);
+        try
+        {
+            int batches = await reader.RecordBatchCountAsync().ConfigureAwait(false);
+            return (reader, batches);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or InvalidOperationException)
+        {
+            reader.Dispose();
+            throw new TicketException($"'{file.Path}' is not a readable Arrow IPC file: {e.Message}");
+        }
+    }
+
+    /// <summary>A seekable read-only stream whose reads are positioned reads through the storage engine.</summary>
+    private sealed class EngineStream(StorageEngine engine, OpenedFile file) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => true;
+
+        public override bool CanWrite => false;
+
+        public override long Length => file.Length;
+
+        public override long Position { get; set; }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (Position >= file.Length)
+            {
+                return 0;
+            }
+
+            int read = await engine.ReadAsync(file, Position, buffer[..(int)Math.Min(buffer.Length, file.Length - Position)], cancellationToken).ConfigureAwait(false);
+            Position += read;
+            return read;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) =>
+            throw new NotSupportedException("Arrow IPC files are read asynchronously through the cache.");
+
+        public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
+        {
+            SeekOrigin.Begin => offset,
+            SeekOrigin.Current => Position + offset,
+            _ => file.Length + offset,
+        };
+
+        public override void Flush()
+        {
+        }
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

@@ -1,0 +1,98 @@
+using Apache.Arrow;
+using Apache.Arrow.Flight;
+using Apache.Arrow.Ipc;
+using Dora.TestSupport;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Dora.Flight.IntegrationTests;
+
+public sealed class ArrowIpcTests : IAsyncLifetime
+{
+    private FlightCluster _cluster = null!;
+    private readonly List<RecordBatch> _written = [];
+
+    public async Task InitializeAsync()
+    {
+        _cluster = await FlightCluster.StartAsync(1, _ => { });
+        for (int b = 0; b < 3; b++)
+        {
+            int rows = 1000 + b;
+            var ids = new Int64Array.Builder();
+            var names = new StringArray.Builder();
+            var scores = new DoubleArray.Builder();
+            for (int i = 0; i < rows; i++)
+            {
+                ids.Append((b * 10_000) + i);
+                if (i % 9 == 0) { names.AppendNull(); } else { names.Append($"n{b}-{i}"); }
+                if (i % 4 == 0) { scores.AppendNull(); } else { scores.Append(i * 0.5); }
+            }
+
+            _written.Add(new RecordBatch.Builder().Append("id", false, ids.Build()).Append("name", true, names.Build()).Append("score", true, scores.Build()).Build());
+        }
+
+        await using var file = File.Create(Path.Combine(_cluster.UfsPath, "events.arrow"));
+        using var writer = new ArrowFileWriter(file, _written[0].Schema);
+        foreach (RecordBatch batch in _written)
+        {
+            await writer.WriteRecordBatchAsync(batch);
+        }
+
+        await writer.WriteEndAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (RecordBatch batch in _written)
+        {
+            batch.Dispose();
+        }
+
+        await _cluster.DisposeAsync();
+    }
+
+    private static string Row(RecordBatch batch, int row) =>
+        $"{((Int64Array)batch.Column(0)).GetValue(row)}|{((StringArray)batch.Column(1)).GetString(row) ?? "null"}|{((DoubleArray)batch.Column(2)).GetValue(row)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"}";
+
+    private async Task<List<string>> DoGetAsync(FlightTicket ticket)
+    {
+        using var call = _cluster.Client(0).GetStream(ticket);
+        var rows = new List<string>();
+        while (await call.ResponseStream.MoveNext(default).WaitAsync(TestTimeouts.Default))
+        {
+            RecordBatch batch = call.ResponseStream.Current;
+            rows.AddRange(Enumerable.Range(0, batch.Length).Select(r => Row(batch, r)));
+        }
+
+        return rows;
+    }
+
+    [Fact]
+    public async Task An_arrow_ipc_file_round_trips_batch_by_batch_through_flight_info_endpoints()
+    {
+        FlightInfo info = await _cluster.Client(0).GetInfo(FlightDescriptor.CreatePathDescriptor("/events.arrow")).ResponseAsync.WaitAsync(TestTimeouts.Default);
+        Assert.Equal(["id", "name", "score"], info.Schema.FieldsList.Select(f => f.Name));
+        Assert.Equal(3, info.Endpoints.Count);
+
+        var rows = new List<string>();
+        foreach (FlightEndpoint endpoint in info.Endpoints)
+        {
+            rows.AddRange(await DoGetAsync(endpoint.Ticket));
+        }
+
+        Assert.Equal(_written.SelectMany(b => Enumerable.Range(0, b.Length).Select(r => Row(b, r))), rows);
+        Assert.Equal(
+            Enumerable.Range(0, _written[1].Length).Select(r => Row(_written[1], r)),
+            await DoGetAsync(new FlightTicket(ByteString.CopyFromUtf8("""{"kind":"batches","path":"/events.arrow","rowGroups":[1]}"""))));
+    }
+
+    [Theory]
+    [InlineData("""{"kind":"batches","path":"/events.arrow","rowGroups":[3]}""", "has 3 record batches; batch 3 does not exist")]
+    [InlineData("""{"kind":"batches","path":"/events.arrow","columns":["id"]}""", "served whole, without \"columns\"")]
+    public async Task Bad_arrow_tickets_are_invalid_arguments(string ticket, string expected)
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => DoGetAsync(new FlightTicket(ByteString.CopyFromUtf8(ticket))));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(expected, error.Status.Detail, StringComparison.Ordinal);
+    }
+}
