@@ -29,6 +29,6 @@ public sealed class FlightContext(WorkerEndpointContext worker, FlightOptions op
         }
 
         WorkerRecord owner = cluster.OwnerOf(path);
-        return owner.FlightPort == 0 ? SelfUri : $"grpc+tcp://{owner.Host}:{owner.FlightPort}";
+        return owner.FlightPort == 0 ? SelfUri : $"{options.Scheme}://{owner.Host}:{owner.FlightPort}";
     }
 }

@@ -18,8 +18,23 @@ public sealed record FlightOptions
     /// </summary>
     public string? AuthToken { get; init; }
 
+    /// <summary>
+    /// The certificate (with its private key) that turns on TLS: clients then connect with <c>grpc+tls://</c>.
+    /// Null (the default) serves plaintext <c>grpc+tcp://</c>. Every worker of a cluster must use the same mode: the
+    /// scheme of the owner locations a worker hands out is its own.
+    /// </summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? TlsCertificate { get; init; }
+
+    /// <summary>The URI scheme clients use: <c>grpc+tls</c> with a certificate, else <c>grpc+tcp</c>.</summary>
+    public string Scheme => TlsCertificate is null ? "grpc+tcp" : "grpc+tls";
+
     public void Validate()
     {
+        if (TlsCertificate is { HasPrivateKey: false })
+        {
+            throw new ArgumentException("FlightOptions.TlsCertificate has no private key.");
+        }
+
         if (AuthToken is { Length: 0 or > 1024 })
         {
             throw new ArgumentException("FlightOptions.AuthToken must be 1 to 1024 characters, or null for none.");

@@ -41,7 +41,14 @@ public sealed class FlightService : IWorkerEndpoint
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(worker.Address, worker.FlightPort, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(worker.Address, worker.FlightPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                if (options.TlsCertificate is { } certificate)
+                {
+                    listen.UseHttps(certificate);
+                }
+            });
             kestrel.AddServerHeader = false;
         });
         var flight = new FlightContext(worker, options);
@@ -66,7 +73,7 @@ public sealed class FlightService : IWorkerEndpoint
 
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         int port = new Uri(address).Port;
-        flight.SelfUri = $"grpc+tcp://{worker.AdvertisedHost}:{port}";
+        flight.SelfUri = $"{options.Scheme}://{worker.AdvertisedHost}:{port}";
         return new FlightService(app, port);
     }
 

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Dora.Core.Mounts;
 using Dora.Core.Paths;
 using Dora.Core.Protocol;
@@ -14,7 +16,7 @@ namespace Dora.Cli.CommandLine;
 
 /// <summary>The cache, consistency and port options every worker-running command takes.</summary>
 internal sealed record WorkerSettings(
-    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort, int FlightPort, string? Token)
+    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort, int FlightPort, string? Token, X509Certificate2? FlightCertificate)
 {
     public const string Usage = """
           --cache-dir DIR      where pages, metadata and the worker id are kept (default .dora/cache)
@@ -27,6 +29,8 @@ internal sealed record WorkerSettings(
           --stream-port PORT   page stream port (default 8816; 0 picks a free one)
           --flight-port PORT   Arrow Flight port (default 8815; 0 picks a free one)
           --token TOKEN        require this token from page stream and Flight clients (default: none)
+          --flight-tls-cert F  serve Flight over TLS with this PEM certificate (with --flight-tls-key)
+          --flight-tls-key F   the PEM private key of --flight-tls-cert
         """;
 
     public static WorkerSettings Read(ArgumentReader reader)
@@ -41,7 +45,8 @@ internal sealed record WorkerSettings(
             reader.Int("--http-port", WorkerOptions.DefaultHttpPort, 0, 65535),
             reader.Int("--stream-port", ProtocolConstants.DefaultPort, 0, 65535),
             reader.Int("--flight-port", WorkerOptions.DefaultFlightPort, 0, 65535),
-            reader.String("--token"));
+            reader.String("--token"),
+            ReadCertificate(reader.String("--flight-tls-cert"), reader.String("--flight-tls-key")));
         if (settings.Token is { Length: 0 or > 1024 })
         {
             throw new UsageException("option '--token' must be 1 to 1024 characters");
@@ -68,12 +73,34 @@ internal sealed record WorkerSettings(
         HttpPort = HttpPort,
         Stream = new PageStreamOptions { Port = StreamPort, AuthToken = Token },
         FlightPort = FlightPort,
-        ExtraEndpoints = [FlightService.Factory(new FlightOptions { AuthToken = Token })],
+        ExtraEndpoints = [FlightService.Factory(new FlightOptions { AuthToken = Token, TlsCertificate = FlightCertificate })],
     };
 
     /// <summary>One line describing the cache, for start-up banners.</summary>
     public string Describe() =>
         $"{CacheDirectory} (quota {ByteSize.Format(CacheSize)}, {ByteSize.Format(PageSize)} pages, {Eviction.ToString().ToLowerInvariant()} eviction)";
+
+    private static X509Certificate2? ReadCertificate(string? certificate, string? key)
+    {
+        if (certificate is null && key is null)
+        {
+            return null;
+        }
+
+        if (certificate is null || key is null)
+        {
+            throw new UsageException("options '--flight-tls-cert' and '--flight-tls-key' go together");
+        }
+
+        try
+        {
+            return X509Certificate2.CreateFromPemFile(certificate, key);
+        }
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"option '--flight-tls-cert': cannot load '{certificate}' with key '{key}': {e.Message}");
+        }
+    }
 
     public static T ParseEnum<T>(string text, string option)
         where T : struct, Enum
