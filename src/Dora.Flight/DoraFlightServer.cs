@@ -165,10 +165,22 @@ public sealed class DoraFlightServer(FlightContext flight) : FlightServer
     {
         DoraPath path = DoraPath.Parse(ticket.Path);
         OpenedFile file = await flight.Engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        if (ticket.Kind == "chunk" && await ArrowIpcFile.IsArrowFileAsync(flight.Engine, file, cancellationToken).ConfigureAwait(false))
+        {
+            // For an Arrow IPC file a chunk is a record batch block: "rowGroup" is the batch, "column" is not used.
+            (long blockStart, long blockLength) = await ArrowIpcFile.BlockRangeAsync(flight.Engine, file, ticket.RowGroup!.Value, cancellationToken).ConfigureAwait(false);
+            return (file, blockStart, blockStart + blockLength);
+        }
+
         if (ticket.Kind == "chunk")
         {
             var parquet = await ParquetFooter.ReadAsync(flight.Engine, file, cancellationToken).ConfigureAwait(false);
-            (long start, long size) = ParquetFooter.ChunkRange(parquet.Metadata, path.Value, ticket.RowGroup!.Value, ticket.Column!);
+            if (string.IsNullOrEmpty(ticket.Column))
+            {
+                throw new TicketException($"a chunk ticket of a Parquet file needs \"column\"");
+            }
+
+            (long start, long size) = ParquetFooter.ChunkRange(parquet.Metadata, path.Value, ticket.RowGroup!.Value, ticket.Column);
             if (start < 0 || size < 0 || start + size > file.Length)
             {
                 throw new TicketException($"'{path.Value}' has a damaged footer: column '{ticket.Column}' of row group {ticket.RowGroup} lies outside the file");

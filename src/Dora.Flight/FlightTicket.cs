@@ -71,9 +71,9 @@ public sealed record DoraTicket
             throw new TicketException("a batches ticket with \"columns\" must name at least one column");
         }
 
-        if (ticket.Kind == "chunk" && (ticket.RowGroup is null || string.IsNullOrEmpty(ticket.Column)))
+        if (ticket.Kind == "chunk" && ticket.RowGroup is null)
         {
-            throw new TicketException("a chunk ticket needs \"rowGroup\" and \"column\"");
+            throw new TicketException("a chunk ticket needs \"rowGroup\" (and \"column\" for Parquet)");
         }
 
         if (ticket.Offset < 0 || ticket.Length < 0)

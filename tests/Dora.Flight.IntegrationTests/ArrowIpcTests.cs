@@ -86,7 +86,50 @@ public sealed class ArrowIpcTests : IAsyncLifetime
             await DoGetAsync(new FlightTicket(ByteString.CopyFromUtf8("""{"kind":"batches","path":"/events.arrow","rowGroups":[1]}"""))));
     }
 
+    [Fact]
+    public async Task A_chunk_ticket_of_an_arrow_file_is_exactly_one_record_batch_block()
+    {
+        byte[] file = await File.ReadAllBytesAsync(Path.Combine(_cluster.UfsPath, "events.arrow"));
+        (long firstBlock, _) = await ChunkAsync(0);
+        for (int index = 0; index < 3; index++)
+        {
+            (long offset, byte[] block) = await ChunkAsync(index);
+            Assert.Equal(file.AsSpan((int)offset, block.Length).ToArray(), block);
+
+            // The file's schema message, this block and an end-of-stream marker make an IPC stream of that one batch.
+            using var stream = new MemoryStream();
+            stream.Write(file.AsSpan(8, (int)firstBlock - 8));
+            stream.Write(block);
+            stream.Write([0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0]);
+            stream.Position = 0;
+            using var reader = new ArrowStreamReader(stream);
+            using RecordBatch batch = (await reader.ReadNextRecordBatchAsync())!;
+            Assert.Equal(Enumerable.Range(0, _written[index].Length).Select(r => Row(_written[index], r)), Enumerable.Range(0, batch.Length).Select(r => Row(batch, r)));
+        }
+    }
+
+    /// <summary>A chunk ticket's bytes and the file offset they start at.</summary>
+    private async Task<(long Offset, byte[] Bytes)> ChunkAsync(int index)
+    {
+        using var call = _cluster.Client(0).GetStream(new FlightTicket(ByteString.CopyFromUtf8($$"""{"kind":"chunk","path":"/events.arrow","rowGroup":{{index}}}""")));
+        using var bytes = new MemoryStream();
+        long? start = null;
+        while (await call.ResponseStream.MoveNext(default).WaitAsync(TestTimeouts.Default))
+        {
+            RecordBatch batch = call.ResponseStream.Current;
+            start ??= ((Int64Array)batch.Column(0)).GetValue(0);
+            var data = (BinaryArray)batch.Column(1);
+            for (int row = 0; row < batch.Length; row++)
+            {
+                bytes.Write(data.GetBytes(row));
+            }
+        }
+
+        return (start!.Value, bytes.ToArray());
+    }
+
     [Theory]
+    [InlineData("""{"kind":"chunk","path":"/events.arrow","rowGroup":9}""", "has 3 record batches; batch 9 does not exist")]
     [InlineData("""{"kind":"batches","path":"/events.arrow","rowGroups":[3]}""", "has 3 record batches; batch 3 does not exist")]
     [InlineData("""{"kind":"batches","path":"/events.arrow","columns":["id"]}""", "served whole, without \"columns\"")]
     public async Task Bad_arrow_tickets_are_invalid_arguments(string ticket, string expected)

@@ -77,7 +77,8 @@ public sealed class ChunkTicketTests : IAsyncLifetime
     [InlineData("""{"kind":"chunk","path":"/blob.bin","rowGroup":0,"column":"x"}""", "is not a Parquet file")]
     [InlineData("""{"kind":"chunk","path":"/trips.parquet","rowGroup":7,"column":"fare"}""", "has 3 row groups; rowGroup 7 does not exist")]
     [InlineData("""{"kind":"chunk","path":"/trips.parquet","rowGroup":0,"column":"tip"}""", "no column 'tip'; its columns are: id, fare, zone")]
-    [InlineData("""{"kind":"chunk","path":"/trips.parquet","column":"fare"}""", "needs \"rowGroup\" and \"column\"")]
+    [InlineData("""{"kind":"chunk","path":"/trips.parquet","column":"fare"}""", "needs \"rowGroup\"")]
+    [InlineData("""{"kind":"chunk","path":"/trips.parquet","rowGroup":0}""", "needs \"column\"")]
     public async Task Bad_chunk_tickets_are_invalid_arguments_naming_the_problem(string ticket, string expected)
     {
         var error = await Assert.ThrowsAsync<RpcException>(() => DoGetAsync(ticket));
