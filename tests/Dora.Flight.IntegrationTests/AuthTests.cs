@@ -11,7 +11,7 @@ public sealed class AuthTests
     [Fact]
     public async Task With_a_token_every_call_needs_the_bearer_header_and_the_handshake_accepts_it_as_payload()
     {
-        await using FlightCluster cluster = await FlightCluster.StartAsync(1, ufs => File.WriteAllText(Path.Combine(ufs, "a.txt"), "hello"), token: "s3cret");
+        await using FlightCluster cluster = await FlightCluster.StartAsync(1, ufs => File.WriteAllText(Path.Combine(ufs, "a.txt"), "hello"), new FlightOptions { AuthToken = "s3cret" });
         FlightClient client = cluster.Client(0);
         FlightDescriptor descriptor = FlightDescriptor.CreatePathDescriptor("/a.txt");
 

@@ -28,7 +28,7 @@ internal sealed class FlightCluster : IAsyncDisposable
 
     public string UfsPath => _directory.Combine("ufs");
 
-    public static async Task<FlightCluster> StartAsync(int workers, Action<string> populate, string? token = null)
+    public static async Task<FlightCluster> StartAsync(int workers, Action<string> populate, FlightOptions? flight = null)
     {
         var directory = new TemporaryDirectory();
         Directory.CreateDirectory(directory.Combine("ufs"));
@@ -41,7 +41,7 @@ internal sealed class FlightCluster : IAsyncDisposable
             HttpPort = 0,
             Stream = new() { Port = 0 },
             FlightPort = 0,
-            ExtraEndpoints = [FlightService.Factory(new FlightOptions { MaxEndpointBytes = 1 << 20, AuthToken = token })],
+            ExtraEndpoints = [FlightService.Factory(flight ?? new FlightOptions { MaxEndpointBytes = 1 << 20 })],
         }, configureLogging: null, CancellationToken.None).Within();
 
         // Each worker routes by its own view; wait until every view has every worker, as a settled cluster would.

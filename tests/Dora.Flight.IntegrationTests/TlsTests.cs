@@ -3,13 +3,8 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Apache.Arrow.Flight;
 using Apache.Arrow.Flight.Client;
-using Dora.Core.Mounts;
-using Dora.Core.Paths;
-using Dora.Core.UnderStorage;
 using Dora.TestSupport;
 using Dora.Worker.Hosting;
-using Dora.Worker.Metadata;
-using Dora.Worker.Pages;
 using Grpc.Net.Client;
 
 namespace Dora.Flight.IntegrationTests;
@@ -19,26 +14,14 @@ public sealed class TlsTests
     [Fact]
     public async Task With_a_certificate_flight_speaks_tls_and_hands_out_grpc_tls_locations()
     {
-        using var directory = new TemporaryDirectory();
-        Directory.CreateDirectory(directory.Combine("ufs"));
-        await File.WriteAllTextAsync(directory.Combine("ufs", "a.txt"), "hello tls");
         using RSA key = RSA.Create(2048);
         var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var names = new SubjectAlternativeNameBuilder();
         names.AddIpAddress(System.Net.IPAddress.Loopback);
         request.CertificateExtensions.Add(names.Build());
         using X509Certificate2 certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-
-        await using LocalCluster cluster = await LocalCluster.StartAsync(1, _ => new WorkerOptions
-        {
-            Mounts = new MountTable([new Mount(DoraPath.Root, new LocalUnderStorage(directory.Combine("ufs")))]),
-            Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(directory.Combine("cache", "pages"), 64L << 20)] },
-            Metadata = new MetadataOptions { DatabaseDirectory = directory.Combine("cache", "metadata") },
-            HttpPort = 0,
-            Stream = new() { Port = 0 },
-            FlightPort = 0,
-            ExtraEndpoints = [FlightService.Factory(new FlightOptions { TlsCertificate = certificate })],
-        }, configureLogging: null, CancellationToken.None).Within();
+        await using FlightCluster tls = await FlightCluster.StartAsync(1, ufs => File.WriteAllText(Path.Combine(ufs, "a.txt"), "hello tls"), new FlightOptions { TlsCertificate = certificate });
+        LocalCluster cluster = tls.Cluster;
 
         string thumbprint = certificate.Thumbprint;
         var handler = new SocketsHttpHandler
