@@ -52,6 +52,17 @@ public sealed class FailoverTests
     }
 
     [Fact]
+    public async Task A_worker_reports_its_registration_in_its_metrics()
+    {
+        await using TestCluster test = await TestCluster.StartAsync(1, OneBigFile);
+        var metrics = test.Cluster.Workers[0].Engine.Metrics;
+        Assert.Equal(1, metrics.Registered);
+        await test.Cluster.StopWorkerAsync(0);
+        Assert.Equal(0, metrics.Registered);
+        Assert.Equal(0, metrics.RegistrationRenewals);
+    }
+
+    [Fact]
     public async Task Without_the_fallback_a_read_with_no_worker_says_so()
     {
         await using TestCluster test = await TestCluster.StartAsync(1, OneBigFile, new DoraClientOptions { FallbackToUnderStorage = false });

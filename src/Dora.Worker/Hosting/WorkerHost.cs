@@ -161,7 +161,13 @@ public sealed class WorkerHost : IAsyncDisposable
 
         // The worker routes too (Flight answers with the owner of each piece), by the same ring as every client.
         _cluster = await ClusterView.StartAsync(options.Registry, options.Cluster, logger: null, cancellationToken).ConfigureAwait(false);
-        _registration.SessionChanged += (_, session) => Identity.SaveSession(session);
+        _metrics.SetRegistered(true);
+        _registration.SessionChanged += (_, session) =>
+        {
+            Identity.SaveSession(session);
+            _metrics.RegistrationRenewed();
+        };
+        _ = _registration.Completion.ContinueWith(_ => _metrics.SetRegistered(false), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>Stops the worker: leaves the ring, closes the endpoints, lets pages reach disk. Safe to call twice.</summary>

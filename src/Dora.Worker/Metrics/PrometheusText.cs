@@ -27,6 +27,8 @@ public static class PrometheusText
         Gauge(text, "dora_cache_pages", "Pages in the cache.", engine.Pages.PageCount);
         Gauge(text, "dora_cache_directories_unavailable", "Cache directories bypassed after a failure.", engine.Pages.UnavailableDirectories);
         Gauge(text, "dora_metadata_memory_entries", "Metadata entries held in memory.", engine.Metadata.MemoryEntries);
+        Gauge(text, "dora_registry_registered", "1 while the worker holds its registration in the registry.", m.Registered);
+        Counter(text, "dora_registry_renewals_total", "Registrations renewed after a lost lease.", m.RegistrationRenewals);
         Gauge(text, "dora_stream_connections", "Page stream connections open now.", m.StreamConnections);
         Counter(text, "dora_stream_requests_total", "Page stream requests (READ, STAT, LIST) received.", m.StreamRequests);
         Counter(text, "dora_stream_request_errors_total", "Page stream requests answered with an error.", m.StreamRequestErrors);

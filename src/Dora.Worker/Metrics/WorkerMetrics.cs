@@ -27,6 +27,8 @@ public sealed class WorkerMetrics : IDisposable
     private long _streamRequestErrors;
     private long _streamBytesSendfile;
     private long _streamBytesCopied;
+    private long _registered;
+    private long _registrationRenewals;
 
     public WorkerMetrics()
     {
@@ -34,6 +36,8 @@ public sealed class WorkerMetrics : IDisposable
         _meter.CreateObservableCounter("dora.cache.misses", () => CacheMisses, description: "Page reads that went to the under storage.");
         _meter.CreateObservableCounter("dora.cache.evictions", () => Evictions, description: "Pages evicted to make room.");
         _meter.CreateObservableCounter("dora.page.checksum_failures", () => ChecksumFailures, description: "Cached pages found corrupt and refetched.");
+        _meter.CreateObservableGauge("dora.registry.registered", () => Registered, description: "1 while the worker holds its registration.");
+        _meter.CreateObservableCounter("dora.registry.renewals", () => RegistrationRenewals, description: "Registrations renewed after a lost lease.");
         _meter.CreateObservableUpDownCounter("dora.stream.connections", () => StreamConnections, description: "Page stream connections open now.");
         _meter.CreateObservableCounter("dora.stream.requests", () => StreamRequests, description: "Page stream requests (READ, STAT, LIST) received.");
         _meter.CreateObservableCounter("dora.stream.request_errors", () => StreamRequestErrors, description: "Page stream requests answered with an error.");
@@ -62,6 +66,16 @@ public sealed class WorkerMetrics : IDisposable
     public long StreamBytesSendfile => Volatile.Read(ref _streamBytesSendfile);
 
     public long StreamBytesCopied => Volatile.Read(ref _streamBytesCopied);
+
+    /// <summary>1 while the worker holds its registration in the registry, 0 before, after, or once another worker took its id.</summary>
+    public long Registered => Volatile.Read(ref _registered);
+
+    /// <summary>Times the registration had to be renewed (a lost etcd lease re-granted).</summary>
+    public long RegistrationRenewals => Volatile.Read(ref _registrationRenewals);
+
+    internal void SetRegistered(bool registered) => Volatile.Write(ref _registered, registered ? 1 : 0);
+
+    internal void RegistrationRenewed() => Interlocked.Increment(ref _registrationRenewals);
 
     internal void StreamConnectionOpened() => Interlocked.Increment(ref _streamConnectionsOpened);
 
