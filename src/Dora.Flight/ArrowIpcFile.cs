@@ -117,18 +117,8 @@ internal static class ArrowIpcFile
     }
 
     /// <summary>A seekable read-only stream whose reads are positioned reads through the storage engine.</summary>
-    private sealed class EngineStream(StorageEngine engine, OpenedFile file) : Stream
+    private sealed class EngineStream(StorageEngine engine, OpenedFile file) : ReadOnlyFileStream(file.Length)
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => true;
-
-        public override bool CanWrite => false;
-
-        public override long Length => file.Length;
-
-        public override long Position { get; set; }
-
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             if (Position >= file.Length)
@@ -146,20 +136,5 @@ internal static class ArrowIpcFile
 
         public override int Read(byte[] buffer, int offset, int count) =>
             throw new NotSupportedException("Arrow IPC files are read asynchronously through the cache.");
-
-        public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
-        {
-            SeekOrigin.Begin => offset,
-            SeekOrigin.Current => Position + offset,
-            _ => file.Length + offset,
-        };
-
-        public override void Flush()
-        {
-        }
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -156,23 +156,13 @@ internal sealed class ParquetFooter
     }
 
     /// <summary>A read-only stream of a file's length where only some byte ranges are present (the ones a footer parse reads).</summary>
-    private sealed class SparseFileStream(long length, params (long Offset, byte[] Bytes)[] segments) : Stream
+    private sealed class SparseFileStream(long length, params (long Offset, byte[] Bytes)[] segments) : ReadOnlyFileStream(length)
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => true;
-
-        public override bool CanWrite => false;
-
-        public override long Length => length;
-
-        public override long Position { get; set; }
-
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
-            if (Position >= length || buffer.IsEmpty)
+            if (Position >= Length || buffer.IsEmpty)
             {
                 return 0;
             }
@@ -194,20 +184,5 @@ internal sealed class ParquetFooter
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer.AsSpan(offset, count)));
-
-        public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
-        {
-            SeekOrigin.Begin => offset,
-            SeekOrigin.Current => Position + offset,
-            _ => length + offset,
-        };
-
-        public override void Flush()
-        {
-        }
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
