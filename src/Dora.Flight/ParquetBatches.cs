@@ -68,8 +68,14 @@ internal static class ParquetBatches
             : type == typeof(byte[]) ? BinaryType.Default
             : type == typeof(DateTime) ? Timestamp
             : type == typeof(DateOnly) ? Date32Type.Default
+            : type == typeof(decimal) ? DecimalType(field)
             : throw new TicketException($"column '{field.Name}' of '{path}' has type {type.Name}, which batches tickets do not decode yet; read it with chunk tickets");
     }
+
+    /// <summary>A decimal column's Arrow type: its declared precision and scale (Parquet.Net's 38, 18 when it declares none).</summary>
+    private static Decimal128Type DecimalType(DataField field) => field is DecimalDataField declared
+        ? new Decimal128Type(declared.Precision, declared.Scale)
+        : new Decimal128Type(38, 18);
 
     /// <summary>Decodes one row group's <paramref name="fields"/> and returns it as batches of at most about <paramref name="maxBatchBytes"/>.</summary>
     public static async Task<List<RecordBatch>> ReadRowGroupAsync(ParquetReader reader, int rowGroup, DataField[] fields, Schema schema, int maxBatchBytes, CancellationToken cancellationToken)
@@ -156,6 +162,7 @@ internal static class ParquetBatches
             : type == typeof(bool) ? await Booleans(group, field, rows, cancellationToken).ConfigureAwait(false)
             : type == typeof(DateTime) ? await Timestamps(group, field, rows, cancellationToken).ConfigureAwait(false)
             : type == typeof(DateOnly) ? await Dates(group, field, rows, cancellationToken).ConfigureAwait(false)
+            : type == typeof(decimal) ? await Decimals(group, field, rows, cancellationToken).ConfigureAwait(false)
             : throw new TicketException($"column '{field.Name}' has type {type.Name}, which batches tickets do not decode yet");
     }
 
@@ -225,6 +232,22 @@ internal static class ParquetBatches
 
             return builder.Build();
         }, rows * 8L);
+    }
+
+    private static async Task<(Func<int, int, IArrowArray>, long)> Decimals(ParquetRowGroupReader group, DataField field, int rows, CancellationToken cancellationToken)
+    {
+        decimal?[] values = await ReadNullableAsync<decimal>(group, field, rows, cancellationToken).ConfigureAwait(false);
+        Decimal128Type type = DecimalType(field);
+        return ((start, count) =>
+        {
+            var builder = new Decimal128Array.Builder(type);
+            for (int i = start; i < start + count; i++)
+            {
+                if (values[i] is { } value) { builder.Append(value); } else { builder.AppendNull(); }
+            }
+
+            return builder.Build();
+        }, rows * 16L);
     }
 
     private static async Task<(Func<int, int, IArrowArray>, long)> Dates(ParquetRowGroupReader group, DataField field, int rows, CancellationToken cancellationToken)
