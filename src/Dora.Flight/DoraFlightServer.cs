@@ -189,13 +189,7 @@ public sealed class DoraFlightServer(FlightContext flight) : FlightServer
             return (file, start, start + size);
         }
 
-        if (ticket.Offset > file.Length)
-        {
-            throw new InvalidRangeException(path.Value, ticket.Offset, ticket.Length ?? 0, file.Length);
-        }
-
-        long end = ticket.Length is { } length ? Math.Min(file.Length, ticket.Offset + length) : file.Length;
-        return (file, ticket.Offset, end);
+        return (file, ticket.Offset, file.RangeEnd(ticket.Offset, ticket.Length));
     }
 
     public override async Task<FlightInfo> GetFlightInfo(FlightDescriptor request, ServerCallContext context)

@@ -33,10 +33,7 @@ internal static class FlightActions
         switch (type)
         {
             case "health":
-                var pages = engine.Pages;
-                return JsonSerializer.SerializeToUtf8Bytes(
-                    new HealthReply(context.WorkerId, pages.UnavailableDirectories == 0 ? "ok" : "degraded", pages.UsedBytes, pages.CapacityBytes, pages.PageCount, pages.UnavailableDirectories, engine.Metrics.StreamConnections),
-                    ProtocolJson.Default.HealthReply);
+                return JsonSerializer.SerializeToUtf8Bytes(StatusReplies.Health(engine, context.WorkerId), ProtocolJson.Default.HealthReply);
             case "stats":
                 var m = engine.Metrics;
                 return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, long>
@@ -52,33 +49,33 @@ internal static class FlightActions
                 });
             case "stat":
             {
-                DoraPath path = PathOf(body, type);
-                var info = await engine.GetInfoAsync(path, cancellationToken).ConfigureAwait(false);
-                var status = info.Status;
-                return JsonSerializer.SerializeToUtf8Bytes(
-                    new StatReply(path.Value, path.Name, status.IsDirectory, status.Length, status.LastModified, status.ETag, info.CachedBytes),
-                    ProtocolJson.Default.StatReply);
+                using JsonDocument json = Parse(body, type);
+                var info = await engine.GetInfoAsync(PathOf(json, type), cancellationToken).ConfigureAwait(false);
+                return JsonSerializer.SerializeToUtf8Bytes(StatusReplies.Stat(info), ProtocolJson.Default.StatReply);
             }
 
             case "load":
             {
-                DoraPath path = PathOf(body, type);
-                (long offset, long? length) = RangeOf(body);
+                using JsonDocument json = Parse(body, type);
+                DoraPath path = PathOf(json, type);
+                (long offset, long? length) = RangeOf(json);
                 long loaded = await LoadAsync(engine, path, offset, length, cancellationToken).ConfigureAwait(false);
                 return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["path"] = path.Value, ["bytes"] = loaded });
             }
 
             case "invalidate":
             {
-                DoraPath path = PathOf(body, type);
-                bool recursive = Flag(body, "recursive");
+                using JsonDocument json = Parse(body, type);
+                DoraPath path = PathOf(json, type);
+                bool recursive = json.RootElement.TryGetProperty("recursive", out JsonElement flag) && flag.ValueKind == JsonValueKind.True;
                 engine.Invalidate(path, recursive);
                 return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["path"] = path.Value, ["recursive"] = recursive });
             }
 
             case "evict":
             {
-                DoraPath path = PathOf(body, type);
+                using JsonDocument json = Parse(body, type);
+                DoraPath path = PathOf(json, type);
                 int dropped = await engine.EvictAsync(path, cancellationToken).ConfigureAwait(false);
                 return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["path"] = path.Value, ["pages"] = dropped });
             }
@@ -92,12 +89,7 @@ internal static class FlightActions
     private static async Task<long> LoadAsync(StorageEngine engine, DoraPath path, long offset, long? length, CancellationToken cancellationToken)
     {
         OpenedFile file = await engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
-        if (offset > file.Length)
-        {
-            throw new Core.Errors.InvalidRangeException(path.Value, offset, length ?? 0, file.Length);
-        }
-
-        long end = length is { } l ? Math.Min(file.Length, offset + l) : file.Length;
+        long end = file.RangeEnd(offset, length);
         byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(engine.Pages.PageSize);
         try
         {
@@ -122,17 +114,13 @@ internal static class FlightActions
         }
     }
 
-    private static DoraPath PathOf(byte[] body, string action)
-    {
-        using var json = Parse(body, action);
-        return json.RootElement.TryGetProperty("path", out JsonElement value) && value.ValueKind == JsonValueKind.String
+    private static DoraPath PathOf(JsonDocument json, string action) =>
+        json.RootElement.TryGetProperty("path", out JsonElement value) && value.ValueKind == JsonValueKind.String
             ? DoraPath.Parse(value.GetString()!)
             : throw new TicketException($"the {action} action needs a body with a \"path\" string");
-    }
 
-    private static (long Offset, long? Length) RangeOf(byte[] body)
+    private static (long Offset, long? Length) RangeOf(JsonDocument json)
     {
-        using var json = JsonDocument.Parse(body);
         long offset = json.RootElement.TryGetProperty("offset", out JsonElement o) ? WholeNumber(o, "offset") : 0;
         long? length = json.RootElement.TryGetProperty("length", out JsonElement l) ? WholeNumber(l, "length") : null;
         return offset < 0 || length < 0 ? throw new TicketException("offset and length must not be negative") : (offset, length);
@@ -142,12 +130,6 @@ internal static class FlightActions
         value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long number)
             ? number
             : throw new TicketException($"\"{name}\" must be a whole number");
-
-    private static bool Flag(byte[] body, string name)
-    {
-        using var json = JsonDocument.Parse(body);
-        return json.RootElement.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.True;
-    }
 
     private static JsonDocument Parse(byte[] body, string action)
     {

@@ -17,15 +17,18 @@ public sealed class FlightService : IWorkerEndpoint
 {
     private readonly WebApplication _app;
 
-    private FlightService(WebApplication app, int port)
+    private FlightService(WebApplication app, int port, string uri)
     {
         _app = app;
         Port = port;
+        Uri = uri;
     }
 
     public string Kind => IWorkerEndpoint.FlightKind;
 
     public int Port { get; }
+
+    public string Uri { get; }
 
     /// <summary>The factory a worker's options take: <c>ExtraEndpoints = [FlightService.Factory(options)]</c>.</summary>
     public static WorkerEndpointFactory Factory(FlightOptions options)
@@ -72,9 +75,9 @@ public sealed class FlightService : IWorkerEndpoint
         }
 
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        int port = new Uri(address).Port;
+        int port = new System.Uri(address).Port;
         flight.SelfUri = $"{options.Scheme}://{worker.AdvertisedHost}:{port}";
-        return new FlightService(app, port);
+        return new FlightService(app, port, flight.SelfUri);
     }
 
     public async ValueTask DisposeAsync()

@@ -41,6 +41,23 @@ public sealed record WorkerRecord
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, RegistryJson.Default.WorkerRecord);
 
     /// <summary>
+    /// Writes the record's fields, as the registry stores them, into the JSON object <paramref name="writer"/> is in,
+    /// so listings can add fields of their own beside them.
+    /// </summary>
+    public void WriteFields(Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteString("id", Id);
+        writer.WriteString("host", Host);
+        writer.WriteNumber("httpPort", HttpPort);
+        writer.WriteNumber("streamPort", StreamPort);
+        writer.WriteNumber("flightPort", FlightPort);
+        writer.WriteNumber("capacityBytes", CapacityBytes);
+        writer.WriteString("startedAt", StartedAt);
+        writer.WriteString("version", Version);
+    }
+
+    /// <summary>
     /// Parses and checks a stored record. <paramref name="expectedId"/> is the id its key names; a record claiming
     /// another id is refused so one worker cannot shadow another.
     /// </summary>

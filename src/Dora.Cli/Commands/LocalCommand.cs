@@ -81,7 +81,7 @@ internal static class LocalCommand
         Console.WriteLine($"  consistency    {settings.Consistency.ToString().ToLowerInvariant()}{(settings.Consistency == ConsistencyMode.Ttl ? $" ({settings.Ttl.TotalSeconds:0} s)" : string.Empty)}");
         foreach (var worker in cluster.Workers)
         {
-            Console.WriteLine($"  worker {worker.Identity.Id}  http {worker.HttpAddress}  stream dora://{worker.Registered!.Host}:{worker.StreamPort}  flight grpc+tcp://{worker.Registered!.Host}:{worker.FlightPort}");
+            Console.WriteLine($"  worker {worker.Identity.Id}  http {worker.HttpAddress}  stream dora://{worker.Registered!.Host}:{worker.StreamPort}  flight {worker.FlightUri}");
         }
 
         Console.WriteLine($"""

@@ -109,14 +109,7 @@ internal static class WorkersCommand
             {
                 var worker = membership.Workers[i];
                 writer.WriteStartObject();
-                writer.WriteString("id", worker.Id);
-                writer.WriteString("host", worker.Host);
-                writer.WriteNumber("httpPort", worker.HttpPort);
-                writer.WriteNumber("streamPort", worker.StreamPort);
-                writer.WriteNumber("flightPort", worker.FlightPort);
-                writer.WriteNumber("capacityBytes", worker.CapacityBytes);
-                writer.WriteString("startedAt", worker.StartedAt);
-                writer.WriteString("version", worker.Version);
+                worker.WriteFields(writer);
                 writer.WriteString("state", states[i]);
                 writer.WriteNumber("ageSeconds", Math.Round((now - worker.StartedAt).TotalSeconds, 1));
                 writer.WriteNumber("share", Math.Round(shares[i], 6));

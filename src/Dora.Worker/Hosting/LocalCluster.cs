@@ -132,25 +132,10 @@ public sealed class LocalCluster : IAsyncDisposable
             {
                 WorkerRecord record = worker.Registered!;
                 json.WriteStartObject();
-                json.WriteString("id", record.Id);
-                json.WriteString("host", record.Host);
-                json.WriteNumber("httpPort", record.HttpPort);
-                json.WriteNumber("streamPort", record.StreamPort);
-                json.WriteNumber("flightPort", record.FlightPort);
-                json.WriteNumber("capacityBytes", record.CapacityBytes);
-                json.WriteString("startedAt", record.StartedAt);
-                json.WriteString("version", record.Version);
+                record.WriteFields(json);
                 json.WriteString("httpUri", worker.HttpAddress.ToString());
                 json.WriteString("streamUri", record.StreamPort == 0 ? null : $"dora://{record.Host}:{record.StreamPort}");
-                if (record.FlightPort == 0)
-                {
-                    json.WriteNull("flightUri");
-                }
-                else
-                {
-                    json.WriteString("flightUri", $"grpc+tcp://{record.Host}:{record.FlightPort}");
-                }
-
+                json.WriteString("flightUri", worker.FlightUri);
                 json.WriteEndObject();
             }
 

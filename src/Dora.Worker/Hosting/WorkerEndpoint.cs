@@ -17,6 +17,9 @@ public interface IWorkerEndpoint : IAsyncDisposable
     /// <summary>The port it listens on.</summary>
     int Port { get; }
 
+    /// <summary>The URI clients use to reach it, e.g. <c>grpc+tls://host:8815</c>.</summary>
+    string Uri { get; }
+
     /// <summary>The kind of the Arrow Flight endpoint.</summary>
     public const string FlightKind = "flight";
 }

@@ -48,6 +48,9 @@ public sealed class WorkerHost : IAsyncDisposable
     /// <summary>The Arrow Flight port, or 0 when no Flight endpoint is served.</summary>
     public int FlightPort => _endpoints.Find(e => e.Kind == IWorkerEndpoint.FlightKind)?.Port ?? 0;
 
+    /// <summary>The Arrow Flight URI clients use (<c>grpc+tcp://</c> or <c>grpc+tls://</c>), or null when no Flight endpoint is served.</summary>
+    public string? FlightUri => _endpoints.Find(e => e.Kind == IWorkerEndpoint.FlightKind)?.Uri;
+
     /// <summary>The worker's view of its cluster (who owns what); null without a registry.</summary>
     public ClusterView? Cluster => _cluster;
 

@@ -16,19 +16,13 @@ internal sealed partial class PageStreamSession
     {
         DoraPath path = DoraPath.Parse(request.Path);
         FileInfoResult info = await _engine.GetInfoAsync(path, cancellationToken).ConfigureAwait(false);
-        var status = info.Status;
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(
-            new StatReply(path.Value, path.Name, status.IsDirectory, status.Length, status.LastModified, status.ETag, info.CachedBytes),
-            ProtocolJson.Default.StatReply);
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(StatusReplies.Stat(info), ProtocolJson.Default.StatReply);
         await WriteSmallFrameAsync(FrameType.StatOk, request.Id, json).ConfigureAwait(false);
     }
 
     private Task HealthAsync(Request request)
     {
-        var pages = _engine.Pages;
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(
-            new HealthReply(_workerId, pages.UnavailableDirectories == 0 ? "ok" : "degraded", pages.UsedBytes, pages.CapacityBytes, pages.PageCount, pages.UnavailableDirectories, _engine.Metrics.StreamConnections),
-            ProtocolJson.Default.HealthReply);
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(StatusReplies.Health(_engine, _workerId), ProtocolJson.Default.HealthReply);
         return WriteSmallFrameAsync(FrameType.HealthOk, request.Id, json);
     }
 

@@ -321,12 +321,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
     {
         DoraPath path = DoraPath.Parse(request.Path);
         OpenedFile file = await _engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
-        if (request.Offset < 0 || request.Length < 0 || request.Offset > file.Length)
-        {
-            throw new InvalidRangeException(path.Value, request.Offset, request.Length, file.Length);
-        }
-
-        long end = request.Offset + Math.Min(request.Length, file.Length - request.Offset);
+        long end = file.RangeEnd(request.Offset, request.Length);
         long position = request.Offset;
         int pageSize = _engine.Pages.PageSize;
         if (position == end)
