@@ -5,6 +5,7 @@
 #   benchmarks/run.sh [read|restart|metadata|hashing|all] [--file-mib N] [--pages N] [--page-size N] [--entries N]
 #                     [--keys N] [--workers 10,100,1000] [--policies rendezvous,maglev,...]
 #   benchmarks/run.sh stream [--file-mib 1024] [--seconds 5] [--sendfile-threshold BYTES]   (P1, P2, P3, P4)
+#   benchmarks/run.sh flight [--file-mib 1024] [--rounds 5]                                     (P2b)
 #   benchmarks/run.sh projection [--row-groups 8] [--rows 250000]                               (P9)
 # The stream benchmark installs its baselines (iperf3, nginx-light) with apt-get when they are missing.
 # Work files go to benchmarks/.work (DORA_BENCH_DIR to move them); the restart benchmark needs pages x page-size of disk

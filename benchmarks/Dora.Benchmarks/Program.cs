@@ -11,6 +11,7 @@ using Dora.TestSupport;
 //   metadata  in-process status lookups per second at N entries (memory level, and RocksDB level)
 //   hashing   P7 every placement policy at 10, 100, 1000 workers: balance, moved keys, lookup time, memory
 //   stream    P1, P2, P3, P4 hot reads over the page stream vs iperf3, Flight, nginx (sendfile, Range GETs) and pread
+//   flight    P2b Dora's Flight service vs a server on the packaged FlightServer base class, same range batches
 //   projection P9 two of twenty Parquet columns through Flight chunk tickets vs the whole file
 var mode = args.Length > 0 ? args[0] : "all";
 var work = Path.GetFullPath(Environment.GetEnvironmentVariable("DORA_BENCH_DIR") ?? Path.Combine("benchmarks", ".work"));
@@ -43,6 +44,11 @@ if (mode is "stream")
         long.Parse(Option("--file-mib", "1024"), CultureInfo.InvariantCulture) << 20,
         TimeSpan.FromSeconds(int.Parse(Option("--seconds", "5"), CultureInfo.InvariantCulture)),
         int.Parse(Option("--sendfile-threshold", (256 << 10).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));
+}
+
+if (mode is "flight")
+{
+    await FlightBench.RunAsync(work, long.Parse(Option("--file-mib", "1024"), CultureInfo.InvariantCulture) << 20, int.Parse(Option("--rounds", "5"), CultureInfo.InvariantCulture));
 }
 
 if (mode is "projection")

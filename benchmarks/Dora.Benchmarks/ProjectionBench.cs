@@ -46,7 +46,7 @@ internal static class ProjectionBench
             HttpPort = 0,
             Stream = new() { Port = 0 },
             FlightPort = 0,
-            ExtraEndpoints = [FlightService.Factory(new FlightOptions())],
+            ExtraEndpoints = [FlightServer.Factory(new FlightOptions())],
         }, configureLogging: null, CancellationToken.None);
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{cluster.Workers[0].FlightPort}");
         var client = new FlightClient(channel);

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Apache.Arrow.Flight;
 using Dora.Core.Paths;
 using Dora.Core.Protocol;
+using Dora.Flight.Protocol;
 using Dora.Worker.Reading;
 
 namespace Dora.Flight;
@@ -12,17 +12,19 @@ internal static class FlightActions
     /// <summary>Largest action body read, in bytes.</summary>
     private const int MaxBodyBytes = 64 << 10;
 
-    public static IReadOnlyList<FlightActionType> All { get; } =
+    public static IReadOnlyList<ActionType> All { get; } =
     [
-        new("health", "The worker's health and cache state. Body: none. Result: {\"workerId\",\"status\",\"cacheUsedBytes\",...}."),
-        new("stat", "A file's status and its bytes cached on this worker. Body: {\"path\"}. Result: {\"path\",\"length\",\"cachedBytes\",...}."),
-        new("stats", "This worker's counters. Body: none. Result: {\"cacheHits\",\"cacheMisses\",...}."),
-        new("load", "Reads a file or a byte range into this worker's cache. Body: {\"path\",\"offset\"?,\"length\"?}. Result: {\"path\",\"bytes\"}."),
-        new("invalidate", "Makes the next access re-check the under storage. Body: {\"path\",\"recursive\"?}. Result: {\"path\",\"recursive\"}."),
-        new("evict", "Drops a file's cached pages on this worker. Body: {\"path\"}. Result: {\"path\",\"pages\"}."),
+        Describe("health", "The worker's health and cache state. Body: none. Result: {\"workerId\",\"status\",\"cacheUsedBytes\",...}."),
+        Describe("stat", "A file's status and its bytes cached on this worker. Body: {\"path\"}. Result: {\"path\",\"length\",\"cachedBytes\",...}."),
+        Describe("stats", "This worker's counters. Body: none. Result: {\"cacheHits\",\"cacheMisses\",...}."),
+        Describe("load", "Reads a file or a byte range into this worker's cache. Body: {\"path\",\"offset\"?,\"length\"?}. Result: {\"path\",\"bytes\"}."),
+        Describe("invalidate", "Makes the next access re-check the under storage. Body: {\"path\",\"recursive\"?}. Result: {\"path\",\"recursive\"}."),
+        Describe("evict", "Drops a file's cached pages on this worker. Body: {\"path\"}. Result: {\"path\",\"pages\"}."),
     ];
 
-    public static async Task<byte[]> RunAsync(FlightContext context, string type, byte[] body, CancellationToken cancellationToken)
+    private static ActionType Describe(string type, string description) => new() { Type = type, Description = description };
+
+    public static async Task<byte[]> RunAsync(FlightContext context, string type, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         if (body.Length > MaxBodyBytes)
         {
@@ -131,7 +133,7 @@ internal static class FlightActions
             ? number
             : throw new TicketException($"\"{name}\" must be a whole number");
 
-    private static JsonDocument Parse(byte[] body, string action)
+    private static JsonDocument Parse(ReadOnlyMemory<byte> body, string action)
     {
         JsonDocument json = JsonDocument.Parse(body.Length == 0 ? "null"u8.ToArray() : body);
         if (json.RootElement.ValueKind != JsonValueKind.Object)

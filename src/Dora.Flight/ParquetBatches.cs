@@ -53,6 +53,11 @@ internal static class ParquetBatches
             throw new TicketException($"column '{field.Path}' of '{path}' is nested or repeated; read it with chunk tickets");
         }
 
+        if (field is TimeDataField time)
+        {
+            return TimeOfDayType(time);
+        }
+
         Type type = field.ClrType;
         return type == typeof(long) ? Int64Type.Default
             : type == typeof(int) ? Int32Type.Default
@@ -76,6 +81,21 @@ internal static class ParquetBatches
     private static Decimal128Type DecimalType(DataField field) => field is DecimalDataField declared
         ? new Decimal128Type(declared.Precision, declared.Scale)
         : new Decimal128Type(38, 18);
+
+    /// <summary>The row groups a ticket names (all when it names none), each checked to exist.</summary>
+    public static IReadOnlyList<int> RowGroups(Parquet.Meta.FileMetaData metadata, IReadOnlyList<int>? chosen, string path)
+    {
+        int groups = metadata.RowGroups.Count;
+        foreach (int rowGroup in chosen ?? [])
+        {
+            if (rowGroup < 0 || rowGroup >= groups)
+            {
+                throw new TicketException($"'{path}' has {groups} row groups; rowGroup {rowGroup} does not exist");
+            }
+        }
+
+        return chosen ?? [.. Enumerable.Range(0, groups)];
+    }
 
     /// <summary>Decodes one row group's <paramref name="fields"/> and returns it as batches of at most about <paramref name="maxBatchBytes"/>.</summary>
     public static async Task<List<RecordBatch>> ReadRowGroupAsync(ParquetReader reader, int rowGroup, DataField[] fields, Schema schema, int maxBatchBytes, CancellationToken cancellationToken)
@@ -114,6 +134,11 @@ internal static class ParquetBatches
     /// <summary>Reads a column and returns a slice builder and the column's approximate size in bytes.</summary>
     private static async Task<(Func<int, int, IArrowArray> Slice, long Bytes)> ReadColumnAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken cancellationToken)
     {
+        if (field is TimeDataField time)
+        {
+            return await TimesOfDay(group, time, rows, cancellationToken).ConfigureAwait(false);
+        }
+
         Type type = field.ClrType;
         // Parquet.Net describes string columns read from a file as ReadOnlyMemory<char>; both read as strings.
         if (type == typeof(string) || type == typeof(ReadOnlyMemory<char>))
@@ -228,6 +253,48 @@ internal static class ParquetBatches
             for (int i = start; i < start + count; i++)
             {
                 if (values[i] is { } value) { builder.Append(new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Utc))); } else { builder.AppendNull(); }
+            }
+
+            return builder.Build();
+        }, rows * 8L);
+    }
+
+    /// <summary>
+    /// A time-of-day column (Parquet TIME, which Parquet.Net reads as its raw count since midnight): <c>time32[ms]</c>,
+    /// <c>time64[us]</c> or <c>time64[ns]</c> as the column's unit says; the values pass through unchanged.
+    /// </summary>
+    private static IArrowType TimeOfDayType(TimeDataField field) => field.Precision switch
+    {
+        TimeUnitPrecision.Millis => new Time32Type(TimeUnit.Millisecond),
+        TimeUnitPrecision.Micros => new Time64Type(TimeUnit.Microsecond),
+        _ => new Time64Type(TimeUnit.Nanosecond),
+    };
+
+    private static async Task<(Func<int, int, IArrowArray>, long)> TimesOfDay(ParquetRowGroupReader group, TimeDataField field, int rows, CancellationToken cancellationToken)
+    {
+        IArrowType type = TimeOfDayType(field);
+        if (type is Time32Type time32)
+        {
+            int?[] millis = await ReadNullableAsync<int>(group, field, rows, cancellationToken).ConfigureAwait(false);
+            return ((start, count) =>
+            {
+                var builder = new Time32Array.Builder(time32);
+                for (int i = start; i < start + count; i++)
+                {
+                    if (millis[i] is { } value) { builder.Append(value); } else { builder.AppendNull(); }
+                }
+
+                return builder.Build();
+            }, rows * 4L);
+        }
+
+        long?[] values = await ReadNullableAsync<long>(group, field, rows, cancellationToken).ConfigureAwait(false);
+        return ((start, count) =>
+        {
+            var builder = new Time64Array.Builder((Time64Type)type);
+            for (int i = start; i < start + count; i++)
+            {
+                if (values[i] is { } value) { builder.Append(value); } else { builder.AppendNull(); }
             }
 
             return builder.Build();

@@ -54,7 +54,7 @@ internal sealed class ParquetFooter
             }
 
             byte[] bytes = new byte[length];
-            await ReadExactlyAsync(_engine, _file, start, bytes, cancellationToken).ConfigureAwait(false);
+            await _engine.ReadExactlyAsync(_file, start, bytes, cancellationToken).ConfigureAwait(false);
             segments.Add((start, bytes));
         }
 
@@ -86,8 +86,8 @@ internal sealed class ParquetFooter
 
         byte[] head = new byte[4];
         byte[] tail = new byte[8];
-        await ReadExactlyAsync(engine, file, 0, head, cancellationToken).ConfigureAwait(false);
-        await ReadExactlyAsync(engine, file, file.Length - 8, tail, cancellationToken).ConfigureAwait(false);
+        await engine.ReadExactlyAsync(file, 0, head, cancellationToken).ConfigureAwait(false);
+        await engine.ReadExactlyAsync(file, file.Length - 8, tail, cancellationToken).ConfigureAwait(false);
         if (!head.AsSpan().SequenceEqual(Magic) || !tail.AsSpan(4).SequenceEqual(Magic))
         {
             throw new TicketException($"'{path}' is not a Parquet file (no PAR1 magic)");
@@ -100,7 +100,7 @@ internal sealed class ParquetFooter
         }
 
         byte[] footer = new byte[footerLength + 8];
-        await ReadExactlyAsync(engine, file, file.Length - footer.Length, footer, cancellationToken).ConfigureAwait(false);
+        await engine.ReadExactlyAsync(file, file.Length - footer.Length, footer, cancellationToken).ConfigureAwait(false);
         await using var stream = new SparseFileStream(file.Length, (0, head), (file.Length - footer.Length, footer));
         try
         {
@@ -144,15 +144,6 @@ internal sealed class ParquetFooter
         }
 
         throw new TicketException($"'{path}' has no column '{column}'; its columns are: {string.Join(", ", names)}");
-    }
-
-    private static async Task ReadExactlyAsync(StorageEngine engine, OpenedFile file, long offset, byte[] destination, CancellationToken cancellationToken)
-    {
-        int read = await engine.ReadAsync(file, offset, destination, cancellationToken).ConfigureAwait(false);
-        if (read != destination.Length)
-        {
-            throw new IOException($"'{file.Path}' ended at {offset + read} bytes while reading its footer");
-        }
     }
 
     /// <summary>A read-only stream of a file's length where only some byte ranges are present (the ones a footer parse reads).</summary>

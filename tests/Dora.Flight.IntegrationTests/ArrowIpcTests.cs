@@ -108,6 +108,68 @@ public sealed class ArrowIpcTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Batches_of_an_arrow_file_go_out_as_the_files_own_message_bytes()
+    {
+        byte[] file = await File.ReadAllBytesAsync(Path.Combine(_cluster.UfsPath, "events.arrow"));
+        List<Protocol.FlightData> messages = await RawFlight.Of(_cluster, 0).DoGetAsync("""{"kind":"batches","path":"/events.arrow","rowGroups":[2,0]}""");
+
+        // Schema, then batch 2 and batch 0: each header and body exactly as the file stores them.
+        Assert.Equal(3, messages.Count);
+        int schemaLength = BitConverter.ToInt32(file, 12);
+        Assert.Equal(file.AsSpan(16, schemaLength).ToArray(), messages[0].DataHeader.ToByteArray());
+        Assert.True(messages[0].DataBody.IsEmpty);
+        foreach ((int index, Protocol.FlightData message) in new[] { (2, messages[1]), (0, messages[2]) })
+        {
+            (long offset, byte[] block) = await ChunkAsync(index);
+            int headerLength = BitConverter.ToInt32(block, 4);
+            Assert.Equal(block.AsSpan(8, headerLength).ToArray(), message.DataHeader.ToByteArray());
+            Assert.Equal(block.AsSpan(block.Length - message.DataBody.Length).ToArray(), message.DataBody.ToByteArray());
+            Assert.Equal(file.AsSpan((int)offset, block.Length).ToArray(), block);
+        }
+    }
+
+    [Fact]
+    public async Task An_arrow_batch_larger_than_the_message_limit_arrives_in_slices_with_every_row()
+    {
+        // 600,000 rows of two int64 columns: a 9.6 MB batch, over the 4 MiB message limit.
+        const int Rows = 600_000;
+        var ids = new Int64Array.Builder();
+        var values = new Int64Array.Builder();
+        for (int i = 0; i < Rows; i++)
+        {
+            ids.Append(i);
+            if (i % 7 == 0) { values.AppendNull(); } else { values.Append(i * 3L); }
+        }
+
+        using RecordBatch big = new RecordBatch.Builder().Append("id", false, ids.Build()).Append("value", true, values.Build()).Build();
+        await using (var stream = File.Create(Path.Combine(_cluster.UfsPath, "big.arrow")))
+        using (var writer = new ArrowFileWriter(stream, big.Schema))
+        {
+            await writer.WriteRecordBatchAsync(big);
+            await writer.WriteEndAsync();
+        }
+
+        using var call = _cluster.Client(0).GetStream(new FlightTicket(ByteString.CopyFromUtf8("""{"kind":"batches","path":"/big.arrow"}""")));
+        int batches = 0;
+        long next = 0;
+        while (await call.ResponseStream.MoveNext(default).WaitAsync(TestTimeouts.Default))
+        {
+            RecordBatch batch = call.ResponseStream.Current;
+            batches++;
+            var id = (Int64Array)batch.Column(0);
+            var value = (Int64Array)batch.Column(1);
+            for (int row = 0; row < batch.Length; row++, next++)
+            {
+                Assert.Equal(next, id.GetValue(row));
+                Assert.Equal(next % 7 == 0 ? null : next * 3L, value.GetValue(row));
+            }
+        }
+
+        Assert.Equal(Rows, next);
+        Assert.True(batches >= 3, $"expected the batch in at least 3 slices, got {batches}");
+    }
+
     /// <summary>A chunk ticket's bytes and the file offset they start at.</summary>
     private async Task<(long Offset, byte[] Bytes)> ChunkAsync(int index)
     {

@@ -41,7 +41,7 @@ internal sealed class FlightCluster : IAsyncDisposable
             HttpPort = 0,
             Stream = new() { Port = 0 },
             FlightPort = 0,
-            ExtraEndpoints = [FlightService.Factory(flight ?? new FlightOptions { MaxEndpointBytes = 1 << 20 })],
+            ExtraEndpoints = [FlightServer.Factory(flight ?? new FlightOptions { MaxEndpointBytes = 1 << 20 })],
         }, configureLogging: null, CancellationToken.None).Within();
 
         // Each worker routes by its own view; wait until every view has every worker, as a settled cluster would.
@@ -56,11 +56,14 @@ internal sealed class FlightCluster : IAsyncDisposable
     }
 
     /// <summary>A Flight client of worker <paramref name="index"/>.</summary>
-    public FlightClient Client(int index)
+    public FlightClient Client(int index) => new(Channel(index));
+
+    /// <summary>A gRPC channel to worker <paramref name="index"/>'s Flight port, closed with the cluster.</summary>
+    public GrpcChannel Channel(int index)
     {
         var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{Cluster.Workers[index].FlightPort}");
         _channels.Add(channel);
-        return new FlightClient(channel);
+        return channel;
     }
 
     public async ValueTask DisposeAsync()

@@ -99,6 +99,18 @@ public sealed class RangeTicketTests : IAsyncLifetime
         Assert.Equal(1, command.TotalRecords);
     }
 
+    [Fact]
+    public async Task Poll_flight_info_answers_the_complete_info_at_once()
+    {
+        var raw = RawFlight.Of(_cluster, 0);
+        Protocol.FlightInfo info = await raw.InfoAsync(RawFlight.PathDescriptor("/big.bin"));
+        Protocol.PollInfo poll = await raw.PollAsync(RawFlight.PathDescriptor("/big.bin"));
+        Assert.Equal(info, poll.Info);
+        Assert.Null(poll.FlightDescriptor);
+        Assert.Equal(1.0, poll.Progress);
+        Assert.NotEmpty(info.Endpoint);
+    }
+
     [Theory]
     [InlineData("""{"kind":"range","path":""", StatusCode.InvalidArgument, "not valid JSON")]
     [InlineData("""{"kind":"teleport","path":"/big.bin"}""", StatusCode.InvalidArgument, "unknown ticket kind 'teleport'")]

@@ -73,7 +73,7 @@ internal sealed record WorkerSettings(
         HttpPort = HttpPort,
         Stream = new PageStreamOptions { Port = StreamPort, AuthToken = Token },
         FlightPort = FlightPort,
-        ExtraEndpoints = [FlightService.Factory(new FlightOptions { AuthToken = Token, TlsCertificate = FlightCertificate })],
+        ExtraEndpoints = [FlightServer.Factory(new FlightOptions { AuthToken = Token, TlsCertificate = FlightCertificate })],
     };
 
     /// <summary>One line describing the cache, for start-up banners.</summary>

@@ -82,6 +82,17 @@ public sealed class StorageEngine : IDisposable
         return await ReadAsync(file, offset, destination, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Fills <paramref name="destination"/> from <paramref name="offset"/>, or fails naming where the file ended.</summary>
+    /// <exception cref="IOException">The file is shorter than the range (it changed while being read).</exception>
+    public async ValueTask ReadExactlyAsync(OpenedFile file, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        int read = await ReadAsync(file, offset, destination, cancellationToken).ConfigureAwait(false);
+        if (read != destination.Length)
+        {
+            throw new IOException($"'{file.Path}' ended at {offset + read} bytes while {offset + destination.Length} were expected (changed while reading?)");
+        }
+    }
+
     /// <summary>Reads bytes of an opened file; the count is short only at the end of the file.</summary>
     /// <exception cref="InvalidRangeException">The offset lies past the end of the file.</exception>
     public async ValueTask<int> ReadAsync(OpenedFile file, long offset, Memory<byte> destination, CancellationToken cancellationToken)

@@ -13,11 +13,11 @@ namespace Dora.Flight;
 /// A worker's Arrow Flight endpoint: gRPC over plaintext HTTP/2 on its own port (<c>WorkerOptions.FlightPort</c>, 8815 by default), so any Flight
 /// client connects with <c>grpc+tcp://host:port</c> and no Dora library.
 /// </summary>
-public sealed class FlightService : IWorkerEndpoint
+public sealed class FlightServer : IWorkerEndpoint
 {
     private readonly WebApplication _app;
 
-    private FlightService(WebApplication app, int port, string uri)
+    private FlightServer(WebApplication app, int port, string uri)
     {
         _app = app;
         Port = port;
@@ -30,7 +30,7 @@ public sealed class FlightService : IWorkerEndpoint
 
     public string Uri { get; }
 
-    /// <summary>The factory a worker's options take: <c>ExtraEndpoints = [FlightService.Factory(options)]</c>.</summary>
+    /// <summary>The factory a worker's options take: <c>ExtraEndpoints = [FlightServer.Factory(options)]</c>.</summary>
     public static WorkerEndpointFactory Factory(FlightOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -56,14 +56,15 @@ public sealed class FlightService : IWorkerEndpoint
         });
         var flight = new FlightContext(worker, options);
         builder.Services.AddSingleton(flight);
+        builder.Services.AddSingleton<DoraFlightService>();
         builder.Services.AddGrpc(grpc =>
         {
             grpc.MaxReceiveMessageSize = options.MaxMessageBytes;
             grpc.MaxSendMessageSize = options.MaxMessageBytes;
             grpc.Interceptors.Add<BearerTokenInterceptor>();
-        }).AddFlightServer<DoraFlightServer>();
+        });
         var app = builder.Build();
-        app.MapFlightEndpoint();
+        app.MapGrpcService<DoraFlightService>();
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -77,7 +78,7 @@ public sealed class FlightService : IWorkerEndpoint
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         int port = new System.Uri(address).Port;
         flight.SelfUri = $"{options.Scheme}://{worker.AdvertisedHost}:{port}";
-        return new FlightService(app, port, flight.SelfUri);
+        return new FlightServer(app, port, flight.SelfUri);
     }
 
     public async ValueTask DisposeAsync()

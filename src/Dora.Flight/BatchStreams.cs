@@ -1,0 +1,99 @@
+using System.Buffers;
+using Apache.Arrow;
+using Dora.Flight.Ipc;
+using Dora.Flight.Protocol;
+using Dora.Worker.Reading;
+using Grpc.Core;
+
+namespace Dora.Flight;
+
+/// <summary>The <c>batches</c> ticket's DoGet: decoded Parquet row groups, or an Arrow IPC file's batches as stored.</summary>
+internal sealed class BatchStreams(StorageEngine engine, int maxMessageBytes)
+{
+    /// <summary>Decoded columns per record batch, in bytes: under the message limit with room for the header.</summary>
+    private int BatchBytes => maxMessageBytes - (256 << 10);
+
+    public async Task SendParquetAsync(OpenedFile file, DoraTicket ticket, IAsyncStreamWriter<FlightData> stream, CancellationToken cancellationToken)
+    {
+        string path = file.Path.Value;
+        ParquetFooter parquet = await ParquetFooter.ReadAsync(engine, file, cancellationToken).ConfigureAwait(false);
+        Parquet.Schema.DataField[] fields = ParquetBatches.Select(parquet.Schema, ticket.Columns, path);
+        Schema schema = ParquetBatches.SchemaFor(fields, path);
+        IReadOnlyList<int> rowGroups = ParquetBatches.RowGroups(parquet.Metadata, ticket.RowGroups, path);
+
+        using var encoder = new IpcEncoder(schema);
+        var sender = new BatchSender(encoder, stream, maxMessageBytes);
+        await stream.WriteMessageAsync(encoder.SchemaMessage).ConfigureAwait(false);
+        foreach (int rowGroup in rowGroups)
+        {
+            (Parquet.ParquetReader reader, Stream source) = await parquet.OpenRowGroupAsync(rowGroup, fields, cancellationToken).ConfigureAwait(false);
+            await using (source.ConfigureAwait(false))
+            await using (reader.ConfigureAwait(false))
+            {
+                foreach (RecordBatch batch in await ParquetBatches.ReadRowGroupAsync(reader, rowGroup, fields, schema, BatchBytes, cancellationToken).ConfigureAwait(false))
+                {
+                    using (batch)
+                    {
+                        await sender.SendAsync(batch).ConfigureAwait(false);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// An Arrow IPC file's record batches (all, or those the ticket's <c>rowGroups</c> name): the schema, dictionary and
+    /// batch messages go out as the file stores them. A batch too large for one message is decoded and sent in slices.
+    /// </summary>
+    public async Task SendArrowAsync(OpenedFile file, DoraTicket ticket, IAsyncStreamWriter<FlightData> stream, CancellationToken cancellationToken)
+    {
+        if (ticket.Columns is not null)
+        {
+            throw new TicketException($"'{file.Path}' is an Arrow IPC file: its batches are served whole, without \"columns\"");
+        }
+
+        ArrowIpcFile ipc = await ArrowIpcFile.OpenAsync(engine, file, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<int> indexes = ticket.RowGroups ?? [.. Enumerable.Range(0, ipc.Batches.Count)];
+        foreach (int index in indexes)
+        {
+            ipc.Batch(index);
+        }
+
+        int passThroughBytes = maxMessageBytes - (1 << 10);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(passThroughBytes);
+        Apache.Arrow.Ipc.ArrowFileReader? reader = null;
+        try
+        {
+            await stream.WriteMessageAsync(ipc.SchemaMessage).ConfigureAwait(false);
+            foreach (ArrowIpcFile.Block dictionary in ipc.Dictionaries)
+            {
+                if (dictionary.Length > passThroughBytes)
+                {
+                    throw new TicketException($"'{file.Path}' has a {dictionary.Length}-byte dictionary, more than the {maxMessageBytes}-byte Flight message limit; read the file with range tickets");
+                }
+
+                await stream.WriteMessageAsync(await ipc.ReadMessageAsync(dictionary, buffer, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+            }
+
+            foreach (int index in indexes)
+            {
+                ArrowIpcFile.Block block = ipc.Batch(index);
+                if (block.Length <= passThroughBytes)
+                {
+                    await stream.WriteMessageAsync(await ipc.ReadMessageAsync(block, buffer, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+                    continue;
+                }
+
+                reader ??= ipc.OpenReader();
+                using RecordBatch batch = await reader.ReadRecordBatchAsync(index, cancellationToken).ConfigureAwait(false);
+                using var encoder = new IpcEncoder(batch.Schema);
+                await new BatchSender(encoder, stream, maxMessageBytes, recordBatchesOnly: true).SendAsync(batch).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            reader?.Dispose();
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

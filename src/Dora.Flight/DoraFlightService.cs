@@ -1,0 +1,191 @@
+using System.Text.Json;
+using Dora.Core.Errors;
+using Dora.Core.Paths;
+using Dora.Flight.Protocol;
+using Dora.Worker.Reading;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Dora.Flight;
+
+/// <summary>
+/// The Arrow Flight service of a worker (docs/flight.md), on the Flight wire contract of Protocol/Flight.proto: raw
+/// byte ranges and column chunks as record batches built over page buffers, decoded Parquet batches, Arrow IPC
+/// batches as stored, FlightInfo that points at each file's owner, and actions. Every failure maps to a gRPC status
+/// that names the problem. DoPut and DoExchange are not served (Dora is a read cache): they answer Unimplemented.
+/// </summary>
+public sealed class DoraFlightService(FlightContext flight) : FlightService.FlightServiceBase
+{
+    /// <summary>Most flights one ListFlights call returns.</summary>
+    private const int MaxListedFlights = 100_000;
+
+    private readonly FlightInfos _infos = new(flight);
+    private readonly RangeStream _ranges = new(flight.Engine, flight.Options.MaxMessageBytes);
+    private readonly BatchStreams _batches = new(flight.Engine, flight.Options.MaxMessageBytes);
+
+    private StorageEngine Engine => flight.Engine;
+
+    public override Task DoGet(Ticket request, IServerStreamWriter<FlightData> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        CancellationToken cancellationToken = context.CancellationToken;
+        return Guard(async () =>
+        {
+            DoraTicket ticket = DoraTicket.Parse(request.Ticket_.Span);
+            if (ticket.Kind != "batches")
+            {
+                (OpenedFile file, long offset, long end) = await TicketRanges.OpenAsync(Engine, ticket, cancellationToken).ConfigureAwait(false);
+                await _ranges.SendAsync(file, offset, end, responseStream, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            OpenedFile opened = await Engine.OpenAsync(DoraPath.Parse(ticket.Path), cancellationToken).ConfigureAwait(false);
+            await (await ArrowIpcFile.IsArrowFileAsync(Engine, opened, cancellationToken).ConfigureAwait(false)
+                ? _batches.SendArrowAsync(opened, ticket, responseStream, cancellationToken)
+                : _batches.SendParquetAsync(opened, ticket, responseStream, cancellationToken)).ConfigureAwait(false);
+        });
+    }
+
+    public override async Task<FlightInfo> GetFlightInfo(FlightDescriptor request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        FlightInfo? info = null;
+        await Guard(async () => info = await _infos.BuildAsync(request, context.CancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        return info!;
+    }
+
+    /// <summary>Every FlightInfo is complete when first asked for: the poll answers with it and no further descriptor.</summary>
+    public override async Task<PollInfo> PollFlightInfo(FlightDescriptor request, ServerCallContext context) =>
+        new() { Info = await GetFlightInfo(request, context).ConfigureAwait(false), Progress = 1.0 };
+
+    public override async Task<SchemaResult> GetSchema(FlightDescriptor request, ServerCallContext context) =>
+        new() { Schema = (await GetFlightInfo(request, context).ConfigureAwait(false)).Schema };
+
+    /// <summary>
+    /// ListFlights: every file under the criteria's path (a directory, recursively, or one file), as PATH flights;
+    /// an empty criteria lists from the root. At most 100,000 flights per call.
+    /// </summary>
+    public override Task ListFlights(Criteria request, IServerStreamWriter<FlightInfo> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        CancellationToken cancellationToken = context.CancellationToken;
+        return Guard(async () =>
+        {
+            string text = request.Expression.ToStringUtf8();
+            DoraPath root = text.Length == 0 ? DoraPath.Root : DoraPath.Parse(text);
+            var status = await Engine.GetStatusAsync(root, cancellationToken).ConfigureAwait(false);
+            if (!status.IsDirectory)
+            {
+                await responseStream.WriteAsync(PathFlight(root, status.Length)).ConfigureAwait(false);
+                return;
+            }
+
+            int listed = 0;
+            var pending = new Stack<DoraPath>();
+            pending.Push(root);
+            while (pending.Count > 0 && listed < MaxListedFlights)
+            {
+                DoraPath directory = pending.Pop();
+                string? after = null;
+                do
+                {
+                    var page = await Engine.ListAsync(directory, after, 1000, cancellationToken).ConfigureAwait(false);
+                    foreach (var entry in page.Entries)
+                    {
+                        DoraPath child = directory.Combine(entry.Name);
+                        if (entry.IsDirectory)
+                        {
+                            pending.Push(child);
+                        }
+                        else if (listed++ < MaxListedFlights)
+                        {
+                            await responseStream.WriteAsync(PathFlight(child, entry.Length)).ConfigureAwait(false);
+                        }
+                    }
+
+                    after = page.NextToken;
+                }
+                while (after is not null && listed < MaxListedFlights);
+            }
+        });
+    }
+
+    /// <summary>A listed file: its PATH descriptor and range endpoints (GetFlightInfo on the path describes its batches).</summary>
+    private FlightInfo PathFlight(DoraPath path, long length) =>
+        _infos.Range(new FlightDescriptor { Type = FlightDescriptor.Types.DescriptorType.Path, Path = { path.Value } }, path.Value, 0, length);
+
+    /// <summary>
+    /// Handshake: with a token configured the client proves it by the payload or the authorization header, and gets the
+    /// token back as the payload; without one any handshake succeeds.
+    /// </summary>
+    public override async Task Handshake(IAsyncStreamReader<HandshakeRequest> requestStream, IServerStreamWriter<HandshakeResponse> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(requestStream);
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        while (await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
+        {
+            ByteString payload = requestStream.Current.Payload;
+            if (flight.Options.AuthToken is { } expected
+                && !BearerTokenInterceptor.Matches(payload.ToStringUtf8(), expected)
+                && !BearerTokenInterceptor.HasToken(context.RequestHeaders, expected))
+            {
+                throw new RpcException(new Status(StatusCode.Unauthenticated, "the handshake did not present this worker's token"));
+            }
+
+            await responseStream.WriteAsync(new HandshakeResponse { ProtocolVersion = requestStream.Current.ProtocolVersion, Payload = payload }).ConfigureAwait(false);
+        }
+    }
+
+    public override async Task ListActions(Empty request, IServerStreamWriter<ActionType> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(responseStream);
+        foreach (ActionType action in FlightActions.All)
+        {
+            await responseStream.WriteAsync(action).ConfigureAwait(false);
+        }
+    }
+
+    public override Task DoAction(Protocol.Action request, IServerStreamWriter<Result> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        return Guard(async () =>
+        {
+            byte[] result = await FlightActions.RunAsync(flight, request.Type, request.Body.Memory, context.CancellationToken).ConfigureAwait(false);
+            await responseStream.WriteAsync(new Result { Body = UnsafeByteOperations.UnsafeWrap(result) }).ConfigureAwait(false);
+        });
+    }
+
+    /// <summary>Runs a call and turns Dora's errors into gRPC statuses that name the problem.</summary>
+    private static async Task Guard(Func<Task> call)
+    {
+        try
+        {
+            await call().ConfigureAwait(false);
+        }
+        catch (Exception e) when (ToStatus(e) is { } status)
+        {
+            throw new RpcException(status);
+        }
+    }
+
+    private static Status? ToStatus(Exception error) => error switch
+    {
+        TicketException => new Status(StatusCode.InvalidArgument, error.Message),
+        InvalidPathException => new Status(StatusCode.InvalidArgument, error.Message),
+        DoraFileNotFoundException => new Status(StatusCode.NotFound, error.Message),
+        InvalidRangeException => new Status(StatusCode.OutOfRange, error.Message),
+        JsonException => new Status(StatusCode.InvalidArgument, $"the action body is not valid JSON: {error.Message}"),
+        InvalidDataException => new Status(StatusCode.InvalidArgument, $"the file is not valid Arrow data: {error.Message}"),
+        DoraException { IsTransient: true } => new Status(StatusCode.Unavailable, error.Message),
+        DoraException => new Status(StatusCode.FailedPrecondition, error.Message),
+        IOException => new Status(StatusCode.Unavailable, error.Message),
+        _ => null,
+    };
+}
