@@ -146,6 +146,38 @@ public sealed partial class DoraClient : IAsyncDisposable
             ?? throw new WorkerRequestException(worker.Id, null, "an empty HEALTH answer", isTransient: true);
     }
 
+    /// <summary>
+    /// Has <paramref name="worker"/> cache every page of <c>[offset, offset + length)</c> of a file (length null: to the
+    /// end). Sent to that worker only, with no failover: the caller chose it as the range's owner.
+    /// </summary>
+    public async Task<LoadReply> LoadAsync(WorkerRecord worker, string path, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    {
+        byte[] body = await RangeQueryAsync(worker, FrameType.Load, path, offset, length, cancellationToken).ConfigureAwait(false);
+        return JsonSerializer.Deserialize(body, ProtocolJson.Default.LoadReply)
+            ?? throw new WorkerRequestException(worker.Id, null, "an empty LOAD answer", isTransient: true);
+    }
+
+    /// <summary>Asks <paramref name="worker"/> whether every page of the range is cached with a valid checksum.</summary>
+    public async Task<VerifyReply> VerifyAsync(WorkerRecord worker, string path, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    {
+        byte[] body = await RangeQueryAsync(worker, FrameType.Verify, path, offset, length, cancellationToken).ConfigureAwait(false);
+        return JsonSerializer.Deserialize(body, ProtocolJson.Default.VerifyReply)
+            ?? throw new WorkerRequestException(worker.Id, null, "an empty VERIFY answer", isTransient: true);
+    }
+
+    private async Task<byte[]> RangeQueryAsync(WorkerRecord worker, FrameType type, string path, long offset, long? length, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length ?? 0);
+        DoraPath doraPath = DoraPath.Parse(path);
+        PageStreamConnection connection = await _pool.GetAsync(worker, cancellationToken).ConfigureAwait(false);
+        return await connection.RangeQueryAsync(type, doraPath.Value, offset, length ?? -1, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>True when the failure is worth trying again (on the same or another worker), false when it would fail again.</summary>
+    public static bool IsTransientFailure(Exception error) => IsTransient(error, CancellationToken.None);
+
     /// <summary>Every entry of a directory, page by page.</summary>
     public async IAsyncEnumerable<ListEntry> ListAllAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

@@ -61,8 +61,8 @@ internal static class FlightActions
                 using JsonDocument json = Parse(body, type);
                 DoraPath path = PathOf(json, type);
                 (long offset, long? length) = RangeOf(json);
-                long loaded = await LoadAsync(engine, path, offset, length, cancellationToken).ConfigureAwait(false);
-                return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["path"] = path.Value, ["bytes"] = loaded });
+                LoadReply loaded = await engine.LoadAsync(path, offset, length, cancellationToken).ConfigureAwait(false);
+                return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["path"] = path.Value, ["bytes"] = loaded.Length, ["fetchedPages"] = loaded.FetchedPages, ["cachedPages"] = loaded.CachedPages });
             }
 
             case "invalidate":
@@ -84,35 +84,6 @@ internal static class FlightActions
 
             default:
                 throw new TicketException($"unknown action '{type}'; supported: {string.Join(", ", All.Select(a => a.Type))}");
-        }
-    }
-
-    /// <summary>Reads the range through the engine, page by page, so every page of it is cached afterwards.</summary>
-    private static async Task<long> LoadAsync(StorageEngine engine, DoraPath path, long offset, long? length, CancellationToken cancellationToken)
-    {
-        OpenedFile file = await engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
-        long end = file.RangeEnd(offset, length);
-        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(engine.Pages.PageSize);
-        try
-        {
-            long position = offset;
-            while (position < end)
-            {
-                int read = await engine.ReadAsync(file, position, buffer.AsMemory(0, (int)Math.Min(buffer.Length, end - position)), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                position += read;
-            }
-
-            await engine.Pages.WhenIdleAsync(cancellationToken).ConfigureAwait(false);
-            return position - offset;
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

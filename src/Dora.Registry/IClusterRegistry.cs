@@ -24,6 +24,17 @@ public interface IClusterRegistry : IAsyncDisposable
     /// <exception cref="DuplicateWorkerIdException">A live worker already holds this id.</exception>
     /// <exception cref="RegistryUnavailableException">The registry cannot be reached.</exception>
     Task<IWorkerRegistration> RegisterAsync(WorkerRecord worker, RegistrationOptions options, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Advertises the cluster's scheduler until the returned handle is disposed (etcd: on a lease kept alive, so a
+    /// scheduler that dies disappears after the lease TTL).
+    /// </summary>
+    /// <exception cref="RegistryUnavailableException">The registry cannot be reached.</exception>
+    Task<IAsyncDisposable> AdvertiseSchedulerAsync(SchedulerRecord scheduler, CancellationToken cancellationToken);
+
+    /// <summary>The scheduler advertised in the cluster, or null when there is none.</summary>
+    /// <exception cref="RegistryUnavailableException">The registry cannot be reached.</exception>
+    Task<SchedulerRecord?> ReadSchedulerAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>A live, self-updating membership view.</summary>

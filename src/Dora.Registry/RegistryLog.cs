@@ -46,4 +46,10 @@ internal static partial class RegistryLog
 
     [LoggerMessage(14, LogLevel.Error, "Worker {WorkerId}: another live worker took the id; this worker is no longer registered")]
     public static partial void IdTaken(ILogger logger, string workerId);
+
+    [LoggerMessage(15, LogLevel.Information, "{Registry} is read-only: the scheduler at {Url} is not advertised in it; list it there under \"scheduler\" for client commands to find it")]
+    public static partial void StaticScheduler(ILogger logger, string registry, string url);
+
+    [LoggerMessage(16, LogLevel.Warning, "Keeping the scheduler advertised in etcd failed ({Reason}); retrying")]
+    public static partial void SchedulerAdvertFailed(ILogger logger, string reason);
 }

@@ -147,4 +147,7 @@ internal sealed partial class RegistryJson : JsonSerializerContext;
 internal sealed class StaticMembershipFile
 {
     public List<JsonElement> Workers { get; set; } = [];
+
+    /// <summary>The scheduler the file names (a static file cannot be written to by the scheduler itself).</summary>
+    public JsonElement? Scheduler { get; set; }
 }

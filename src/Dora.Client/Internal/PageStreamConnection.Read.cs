@@ -31,7 +31,7 @@ internal sealed partial class PageStreamConnection
                     case FrameType.Error:
                         await ReceiveErrorAsync(reader, frame, request).ConfigureAwait(false);
                         break;
-                    case FrameType.HelloOk or FrameType.StatOk or FrameType.ListOk or FrameType.Pong or FrameType.HealthOk:
+                    case FrameType.HelloOk or FrameType.StatOk or FrameType.ListOk or FrameType.Pong or FrameType.HealthOk or FrameType.LoadOk or FrameType.VerifyOk:
                         byte[] body = new byte[frame.PayloadLength];
                         await ReadIntoAsync(reader, body).ConfigureAwait(false);
                         if (request is not null)

@@ -151,13 +151,28 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
         return writer.Finish(FrameType.Hello, FrameBits.None, id);
     }
 
-    private static int BuildRead(byte[] frame, ulong id, string path, long offset, int length)
+    private static int BuildRead(byte[] frame, ulong id, string path, long offset, int length) =>
+        BuildRange(frame, id, FrameType.Read, path, offset, length);
+
+    /// <summary>READ, LOAD and VERIFY: path, offset, length.</summary>
+    private static int BuildRange(byte[] frame, ulong id, FrameType type, string path, long offset, long length)
     {
         var writer = new PayloadWriter(frame);
         writer.WriteString(path);
         writer.WriteI64(offset);
         writer.WriteI64(length);
-        return writer.Finish(FrameType.Read, FrameBits.None, id);
+        return writer.Finish(type, FrameBits.None, id);
+    }
+
+    /// <summary>LOAD or VERIFY of <c>[offset, offset + length)</c> (length -1: to the end of the file): returns the JSON body.</summary>
+    public async Task<byte[]> RangeQueryAsync(FrameType type, string path, long offset, long length, CancellationToken cancellationToken)
+    {
+        byte[] frame = new byte[FrameHeader.Size + 32 + (path.Length * 3)];
+        ulong id = NextId();
+        int size = BuildRange(frame, id, type, path, offset, length);
+        PendingRequest request = await SendRequestAsync(id, type, path, frame, size, 0, Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        await AwaitAsync(request, cancellationToken).ConfigureAwait(false);
+        return request.Body!;
     }
 
     private static int BuildQuery(byte[] frame, ulong id, FrameType type, string path, string? after, int limit)

@@ -24,6 +24,12 @@ public enum FrameType : byte
     /// <summary>The worker's health and cache state; no payload.</summary>
     Health = 0x07,
 
+    /// <summary>Caches a byte range of a file on this worker (every page it touches); no data comes back.</summary>
+    Load = 0x08,
+
+    /// <summary>Checks that every page of a byte range is cached with a valid checksum.</summary>
+    Verify = 0x09,
+
     /// <summary>Answer to <see cref="Hello"/>: the server's version and limits.</summary>
     HelloOk = 0x81,
 
@@ -41,6 +47,12 @@ public enum FrameType : byte
 
     /// <summary>Answer to <see cref="Health"/>: JSON.</summary>
     HealthOk = 0x86,
+
+    /// <summary>Answer to <see cref="Load"/>: JSON.</summary>
+    LoadOk = 0x87,
+
+    /// <summary>Answer to <see cref="Verify"/>: JSON.</summary>
+    VerifyOk = 0x88,
 
     /// <summary>A request failed (or, with request id 0, the connection is being closed): code and message.</summary>
     Error = 0xEE,

@@ -19,9 +19,23 @@ public sealed record ListReply(IReadOnlyList<ListEntry> Entries, string? Next);
 public sealed record HealthReply(
     string WorkerId, string Status, long CacheUsedBytes, long CacheCapacityBytes, long Pages, int UnavailableDirectories, long StreamConnections);
 
+/// <summary>
+/// The JSON body of <see cref="FrameType.LoadOk"/>: the range as clamped to the file, the pages it touches, and how many
+/// of them were fetched now versus found cached already.
+/// </summary>
+public sealed record LoadReply(string Path, long Offset, long Length, long Pages, long FetchedPages, long CachedPages);
+
+/// <summary>
+/// The JSON body of <see cref="FrameType.VerifyOk"/>: the pages of the range, how many are cached and intact, and the
+/// indexes of (at most the first 100 of) those that are not; those were dropped from the cache.
+/// </summary>
+public sealed record VerifyReply(string Path, long Offset, long Length, long Pages, long IntactPages, IReadOnlyList<long> MissingPages);
+
 /// <summary>Source-generated JSON of the protocol's JSON bodies (camelCase).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(StatReply))]
 [JsonSerializable(typeof(ListReply))]
 [JsonSerializable(typeof(HealthReply))]
+[JsonSerializable(typeof(LoadReply))]
+[JsonSerializable(typeof(VerifyReply))]
 public sealed partial class ProtocolJson : JsonSerializerContext;

@@ -108,6 +108,28 @@ public sealed class EtcdRegistry : IClusterRegistry
     }
 
     /// <inheritdoc/>
+    public Task<IAsyncDisposable> AdvertiseSchedulerAsync(SchedulerRecord scheduler, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(scheduler);
+        return EtcdSchedulerAdvertisement.StartAsync(this, scheduler, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public async Task<SchedulerRecord?> ReadSchedulerAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            RangeResponse response = await Connection.Kv.RangeAsync(new RangeRequest { Key = Keys.Scheduler }, Connection.Unary(cancellationToken)).ConfigureAwait(false);
+            return response.Kvs.Count == 0 ? null : SchedulerRecord.TryParse(response.Kvs[0].Value.Span);
+        }
+        catch (Exception e) when (EtcdConnection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+        {
+            Connection.Failed();
+            throw Connection.Unavailable(e);
+        }
+    }
+
+    /// <inheritdoc/>
     public ValueTask DisposeAsync()
     {
         Connection.Dispose();

@@ -11,6 +11,7 @@ public sealed class InProcessRegistry : IClusterRegistry
     private readonly Dictionary<string, WorkerRecord> _workers = new(StringComparer.Ordinal);
     private readonly List<Watch> _watches = [];
     private long _revision;
+    private SchedulerRecord? _scheduler;
 
     /// <summary>Creates an empty registry named <paramref name="name"/> (used in messages).</summary>
     public InProcessRegistry(string name = "local")
@@ -58,6 +59,36 @@ public sealed class InProcessRegistry : IClusterRegistry
         }
 
         return Task.FromResult<IWorkerRegistration>(new PassiveRegistration(worker, () => Remove(worker)));
+    }
+
+    /// <inheritdoc/>
+    public Task<IAsyncDisposable> AdvertiseSchedulerAsync(SchedulerRecord scheduler, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(scheduler);
+        lock (_lock)
+        {
+            _scheduler = scheduler;
+        }
+
+        return Task.FromResult<IAsyncDisposable>(new Advertisement(() =>
+        {
+            lock (_lock)
+            {
+                if (ReferenceEquals(_scheduler, scheduler))
+                {
+                    _scheduler = null;
+                }
+            }
+        }));
+    }
+
+    /// <inheritdoc/>
+    public Task<SchedulerRecord?> ReadSchedulerAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_scheduler);
+        }
     }
 
     /// <inheritdoc/>

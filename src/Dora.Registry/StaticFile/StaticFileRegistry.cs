@@ -63,17 +63,45 @@ public sealed class StaticFileRegistry : IClusterRegistry
         return new Membership(ParseWorkers(bytes), modified.Ticks);
     }
 
-    private List<WorkerRecord> ParseWorkers(byte[] bytes)
+    /// <summary>The file is only read: a scheduler cannot advertise itself in it (list it under "scheduler" instead).</summary>
+    public Task<IAsyncDisposable> AdvertiseSchedulerAsync(SchedulerRecord scheduler, CancellationToken cancellationToken)
     {
-        StaticMembershipFile? file;
+        RegistryLog.StaticScheduler(_logger, Description, scheduler.Url);
+        return Task.FromResult<IAsyncDisposable>(new Advertisement(onDispose: null));
+    }
+
+    /// <inheritdoc/>
+    public async Task<SchedulerRecord?> ReadSchedulerAsync(CancellationToken cancellationToken)
+    {
+        byte[] bytes;
         try
         {
-            file = JsonSerializer.Deserialize(bytes, RegistryJson.Default.StaticMembershipFile);
+            bytes = await File.ReadAllBytesAsync(_path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RegistryUnavailableException($"Cannot read the static membership file '{_path}': {e.Message}", e);
+        }
+
+        JsonElement? scheduler = Parse(bytes)?.Scheduler;
+        return scheduler is { ValueKind: JsonValueKind.Object } element ? SchedulerRecord.TryParse(Encoding.UTF8.GetBytes(element.GetRawText())) : null;
+    }
+
+    private StaticMembershipFile? Parse(byte[] bytes)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(bytes, RegistryJson.Default.StaticMembershipFile);
         }
         catch (JsonException e)
         {
             throw new RegistryUnavailableException($"The static membership file '{_path}' is not valid JSON: {e.Message}", e);
         }
+    }
+
+    private List<WorkerRecord> ParseWorkers(byte[] bytes)
+    {
+        StaticMembershipFile? file = Parse(bytes);
 
         var workers = new Dictionary<string, WorkerRecord>(StringComparer.Ordinal);
         for (int i = 0; i < (file?.Workers.Count ?? 0); i++)

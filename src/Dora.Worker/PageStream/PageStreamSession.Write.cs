@@ -26,6 +26,21 @@ internal sealed partial class PageStreamSession
         return WriteSmallFrameAsync(FrameType.HealthOk, request.Id, json);
     }
 
+    private async Task LoadAsync(Request request, CancellationToken cancellationToken)
+    {
+        LoadReply reply = await _engine.LoadAsync(DoraPath.Parse(request.Path), request.Offset, RangeLength(request), cancellationToken).ConfigureAwait(false);
+        await WriteSmallFrameAsync(FrameType.LoadOk, request.Id, JsonSerializer.SerializeToUtf8Bytes(reply, ProtocolJson.Default.LoadReply)).ConfigureAwait(false);
+    }
+
+    private async Task VerifyAsync(Request request, CancellationToken cancellationToken)
+    {
+        VerifyReply reply = await _engine.VerifyAsync(DoraPath.Parse(request.Path), request.Offset, RangeLength(request), cancellationToken).ConfigureAwait(false);
+        await WriteSmallFrameAsync(FrameType.VerifyOk, request.Id, JsonSerializer.SerializeToUtf8Bytes(reply, ProtocolJson.Default.VerifyReply)).ConfigureAwait(false);
+    }
+
+    /// <summary>LOAD and VERIFY take a length of -1 for "to the end of the file".</summary>
+    private static long? RangeLength(Request request) => request.Length == -1 ? null : request.Length;
+
     private async Task ListAsync(Request request, CancellationToken cancellationToken)
     {
         DoraPath path = DoraPath.Parse(request.Path);

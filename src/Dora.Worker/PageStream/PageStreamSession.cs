@@ -234,7 +234,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
                 }
 
                 return true;
-            case FrameType.Read or FrameType.Stat or FrameType.List or FrameType.Health:
+            case FrameType.Read or FrameType.Stat or FrameType.List or FrameType.Health or FrameType.Load or FrameType.Verify:
                 Request request;
                 try
                 {
@@ -274,6 +274,8 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
                 FrameType.Read => ReadAsync(request, cancellation.Token),
                 FrameType.Stat => StatAsync(request, cancellation.Token),
                 FrameType.Health => HealthAsync(request),
+                FrameType.Load => LoadAsync(request, cancellation.Token),
+                FrameType.Verify => VerifyAsync(request, cancellation.Token),
                 _ => ListAsync(request, cancellation.Token),
             }).ConfigureAwait(false);
         }

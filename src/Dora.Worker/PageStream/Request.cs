@@ -2,7 +2,7 @@ using Dora.Core.Protocol;
 
 namespace Dora.Worker.PageStream;
 
-/// <summary>A parsed READ, STAT or LIST request.</summary>
+/// <summary>A parsed READ, STAT, LIST, HEALTH, LOAD or VERIFY request.</summary>
 internal sealed record Request(FrameType Type, ulong Id, string Path, long Offset, long Length, string? After, int Limit)
 {
     /// <summary>Parses the payload of a request frame; malformed payloads throw <see cref="FormatException"/>.</summary>
@@ -18,7 +18,7 @@ internal sealed record Request(FrameType Type, ulong Id, string Path, long Offse
         string path = reader.ReadString();
         Request request = frame.Type switch
         {
-            FrameType.Read => new Request(frame.Type, frame.RequestId, path, reader.ReadI64(), reader.ReadI64(), null, 0),
+            FrameType.Read or FrameType.Load or FrameType.Verify => new Request(frame.Type, frame.RequestId, path, reader.ReadI64(), reader.ReadI64(), null, 0),
             FrameType.List => ParseList(frame, path, ref reader),
             _ => new Request(frame.Type, frame.RequestId, path, 0, 0, null, 0),
         };

@@ -108,6 +108,63 @@ public sealed class PageStore : IDisposable
     }
 
     /// <summary>
+    /// Makes sure a page is cached, fetching it when it is not (without read-ahead: only this page). Returns true when
+    /// it was fetched now, false when it was cached already. The page file is written behind: await
+    /// <see cref="WhenIdleAsync"/> before relying on it being on disk.
+    /// </summary>
+    public async ValueTask<bool> EnsureCachedAsync(PageSource source, long pageIndex, CancellationToken cancellationToken)
+    {
+        var pageLength = PageLength(source, pageIndex);
+        var key = new PageKey(source.File, pageIndex);
+        while (true)
+        {
+            if (_index.ContainsKey(key))
+            {
+                return false;
+            }
+
+            var load = JoinOrStartLoad(source, key, pageLength);
+            if (load is null)
+            {
+                continue;
+            }
+
+            try
+            {
+                await load.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            finally
+            {
+                load.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checks a cached page now, reading its whole file against its checksum even when it was verified before. A page
+    /// that is missing, short or damaged is dropped from the cache. False when the page is not cached intact.
+    /// </summary>
+    public bool VerifyNow(PageSource source, long pageIndex)
+    {
+        var key = new PageKey(source.File, pageIndex);
+        if (!_index.TryGetValue(key, out var entry) || !entry.TryPin())
+        {
+            return false;
+        }
+
+        try
+        {
+            entry.Verified = false;
+            return ReadPageFile(entry, PageLength(source, pageIndex), 0, Span<byte>.Empty);
+        }
+        finally
+        {
+            Unpin(entry);
+        }
+    }
+
+    /// <summary>
     /// Opens a cached page for zero-copy sending, pinned until the result is disposed. Null when the page is not
     /// cached, or not yet checksum-verified since start-up (then <see cref="ReadAsync"/> reads and verifies it).
     /// </summary>

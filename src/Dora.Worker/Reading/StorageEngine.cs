@@ -1,6 +1,7 @@
 using Dora.Core.Errors;
 using Dora.Core.Mounts;
 using Dora.Core.Paths;
+using Dora.Core.Protocol;
 using Dora.Core.UnderStorage;
 using Dora.Worker.Metadata;
 using Dora.Worker.Metrics;
@@ -81,6 +82,71 @@ public sealed class StorageEngine : IDisposable
         var file = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
         return await ReadAsync(file, offset, destination, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Pages one LOAD fetches at the same time.</summary>
+    private const int LoadWindow = 4;
+
+    /// <summary>
+    /// Caches every page that <c>[offset, offset + length)</c> touches (to the end of the file when length is null),
+    /// fetching up to four pages at a time and nothing outside the range. Returns once the pages are on disk.
+    /// </summary>
+    public async Task<LoadReply> LoadAsync(DoraPath path, long offset, long? length, CancellationToken cancellationToken)
+    {
+        OpenedFile file = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        long end = file.RangeEnd(offset, length);
+        (long first, long count) = PagesOf(offset, end);
+        long fetched = 0;
+        var window = new Queue<Task<bool>>();
+        for (long page = first; page < first + count; page++)
+        {
+            if (window.Count == LoadWindow && await window.Dequeue().ConfigureAwait(false))
+            {
+                fetched++;
+            }
+
+            window.Enqueue(Pages.EnsureCachedAsync(file.Source, page, cancellationToken).AsTask());
+        }
+
+        while (window.Count > 0)
+        {
+            if (await window.Dequeue().ConfigureAwait(false))
+            {
+                fetched++;
+            }
+        }
+
+        await Pages.WhenIdleAsync(cancellationToken).ConfigureAwait(false);
+        return new LoadReply(path.Value, offset, end - offset, count, fetched, count - fetched);
+    }
+
+    /// <summary>Checks every page of the range against its checksum (after pending page writes finish).</summary>
+    public async Task<VerifyReply> VerifyAsync(DoraPath path, long offset, long? length, CancellationToken cancellationToken)
+    {
+        OpenedFile file = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        long end = file.RangeEnd(offset, length);
+        (long first, long count) = PagesOf(offset, end);
+        await Pages.WhenIdleAsync(cancellationToken).ConfigureAwait(false);
+        var missing = new List<long>();
+        long intact = 0;
+        for (long page = first; page < first + count; page++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (Pages.VerifyNow(file.Source, page))
+            {
+                intact++;
+            }
+            else if (missing.Count < 100)
+            {
+                missing.Add(page);
+            }
+        }
+
+        return new VerifyReply(path.Value, offset, end - offset, count, intact, missing);
+    }
+
+    /// <summary>The first page and the number of pages that <c>[offset, end)</c> touches.</summary>
+    private (long First, long Count) PagesOf(long offset, long end) =>
+        end <= offset ? (offset / Pages.PageSize, 0) : (offset / Pages.PageSize, ((end - 1) / Pages.PageSize) - (offset / Pages.PageSize) + 1);
 
     /// <summary>Fills <paramref name="destination"/> from <paramref name="offset"/>, or fails naming where the file ended.</summary>
     /// <exception cref="IOException">The file is shorter than the range (it changed while being read).</exception>
