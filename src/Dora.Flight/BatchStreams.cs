@@ -2,6 +2,7 @@ using System.Buffers;
 using Apache.Arrow;
 using Dora.Flight.Ipc;
 using Dora.Flight.Protocol;
+using Dora.Formats;
 using Dora.Worker.Reading;
 using Grpc.Core;
 
@@ -53,10 +54,10 @@ internal sealed class BatchStreams(StorageEngine engine, int maxMessageBytes)
         }
 
         ArrowIpcFile ipc = await ArrowIpcFile.OpenAsync(engine, file, cancellationToken).ConfigureAwait(false);
-        IReadOnlyList<int> indexes = ticket.RowGroups ?? [.. Enumerable.Range(0, ipc.Batches.Count)];
+        IReadOnlyList<int> indexes = ticket.RowGroups ?? [.. Enumerable.Range(0, ipc.Layout.Batches.Count)];
         foreach (int index in indexes)
         {
-            ipc.Batch(index);
+            ipc.Layout.Batch(index);
         }
 
         int passThroughBytes = maxMessageBytes - (1 << 10);
@@ -65,7 +66,7 @@ internal sealed class BatchStreams(StorageEngine engine, int maxMessageBytes)
         try
         {
             await stream.WriteMessageAsync(ipc.SchemaMessage).ConfigureAwait(false);
-            foreach (ArrowIpcFile.Block dictionary in ipc.Dictionaries)
+            foreach (ArrowFileLayout.Block dictionary in ipc.Layout.Dictionaries)
             {
                 if (dictionary.Length > passThroughBytes)
                 {
@@ -77,7 +78,7 @@ internal sealed class BatchStreams(StorageEngine engine, int maxMessageBytes)
 
             foreach (int index in indexes)
             {
-                ArrowIpcFile.Block block = ipc.Batch(index);
+                ArrowFileLayout.Block block = ipc.Layout.Batch(index);
                 if (block.Length <= passThroughBytes)
                 {
                     await stream.WriteMessageAsync(await ipc.ReadMessageAsync(block, buffer, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);

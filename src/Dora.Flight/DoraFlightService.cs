@@ -2,6 +2,7 @@ using System.Text.Json;
 using Dora.Core.Errors;
 using Dora.Core.Paths;
 using Dora.Flight.Protocol;
+using Dora.Formats;
 using Dora.Worker.Reading;
 using Google.Protobuf;
 using Grpc.Core;
@@ -177,7 +178,7 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
 
     private static Status? ToStatus(Exception error) => error switch
     {
-        TicketException => new Status(StatusCode.InvalidArgument, error.Message),
+        TicketException or FileLayoutException => new Status(StatusCode.InvalidArgument, error.Message),
         InvalidPathException => new Status(StatusCode.InvalidArgument, error.Message),
         DoraFileNotFoundException => new Status(StatusCode.NotFound, error.Message),
         InvalidRangeException => new Status(StatusCode.OutOfRange, error.Message),

@@ -1,5 +1,6 @@
 using Dora.Core.Paths;
 using Dora.Flight.Protocol;
+using Dora.Formats;
 using Dora.Worker.Reading;
 using Google.Protobuf;
 
@@ -53,7 +54,7 @@ internal sealed class FlightInfos(FlightContext flight)
             parquet = await ParquetFooter.ReadAsync(Engine, file, cancellationToken).ConfigureAwait(false);
             schema = ParquetBatches.SchemaFor(ParquetBatches.Select(parquet.Schema, ticket.Columns, path.Value), path.Value);
         }
-        catch (TicketException) when (fallBackToRange)
+        catch (Exception e) when (fallBackToRange && e is TicketException or FileLayoutException)
         {
             return Range(descriptor, path.Value, 0, file.Length);
         }
@@ -91,12 +92,12 @@ internal sealed class FlightInfos(FlightContext flight)
     private async Task<FlightInfo> ArrowAsync(FlightDescriptor descriptor, OpenedFile file, DoraTicket ticket, CancellationToken cancellationToken)
     {
         ArrowIpcFile ipc = await ArrowIpcFile.OpenAsync(Engine, file, cancellationToken).ConfigureAwait(false);
-        var info = NewInfo(descriptor, ipc.EncapsulatedSchema, file.Length);
+        var info = NewInfo(descriptor, ipc.Layout.EncapsulatedSchema, file.Length);
         info.TotalRecords = -1;
         string location = flight.OwnerUri(file.Path.Value);
-        foreach (int index in ticket.RowGroups ?? [.. Enumerable.Range(0, ipc.Batches.Count)])
+        foreach (int index in ticket.RowGroups ?? [.. Enumerable.Range(0, ipc.Layout.Batches.Count)])
         {
-            ipc.Batch(index);
+            ipc.Layout.Batch(index);
             info.Endpoint.Add(Endpoint(new DoraTicket { Kind = "batches", Path = file.Path.Value, RowGroups = [index] }, location));
         }
 

@@ -1,4 +1,5 @@
 using Dora.Core.Paths;
+using Dora.Formats;
 using Dora.Worker.Reading;
 
 namespace Dora.Flight;
@@ -24,7 +25,7 @@ internal static class TicketRanges
         {
             // For an Arrow IPC file a chunk is a record batch block: "rowGroup" is the batch, "column" is not used.
             ArrowIpcFile ipc = await ArrowIpcFile.OpenAsync(engine, file, cancellationToken).ConfigureAwait(false);
-            ArrowIpcFile.Block block = ipc.Batch(ticket.RowGroup!.Value);
+            ArrowFileLayout.Block block = ipc.Layout.Batch(ticket.RowGroup!.Value);
             return (file, block.Offset, block.Offset + block.Length);
         }
 
@@ -34,12 +35,7 @@ internal static class TicketRanges
             throw new TicketException("a chunk ticket of a Parquet file needs \"column\"");
         }
 
-        (long start, long size) = ParquetFooter.ChunkRange(parquet.Metadata, path.Value, ticket.RowGroup!.Value, ticket.Column);
-        if (start < 0 || size < 0 || start + size > file.Length)
-        {
-            throw new TicketException($"'{path.Value}' has a damaged footer: column '{ticket.Column}' of row group {ticket.RowGroup} lies outside the file");
-        }
-
+        (long start, long size) = parquet.Layout.ChunkRange(ticket.RowGroup!.Value, ticket.Column);
         return (file, start, start + size);
     }
 }

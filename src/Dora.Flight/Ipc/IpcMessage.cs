@@ -1,3 +1,5 @@
+using Dora.Formats;
+
 namespace Dora.Flight.Ipc;
 
 /// <summary>

@@ -1,13 +1,13 @@
 using System.Buffers.Binary;
 
-namespace Dora.Flight.Ipc;
+namespace Dora.Formats;
 
 /// <summary>
 /// Reads one table of a flatbuffer (the encoding of Arrow's IPC metadata): a table starts with the signed distance
 /// back to its vtable, whose slots give each field's offset inside the table (0 when the field is absent). Reading
 /// outside the buffer throws <see cref="ArgumentOutOfRangeException"/>, which callers report as damaged metadata.
 /// </summary>
-internal readonly ref struct FlatTable
+public readonly ref struct FlatTable
 {
     private readonly ReadOnlySpan<byte> _buffer;
     private readonly int _position;

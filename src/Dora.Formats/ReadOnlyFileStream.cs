@@ -1,10 +1,10 @@
-namespace Dora.Flight;
+namespace Dora.Formats;
 
 /// <summary>
 /// The parts every read-only, seekable view of a file shares: a length, a position, seeking, and refusals to write.
 /// Subclasses supply the reads.
 /// </summary>
-internal abstract class ReadOnlyFileStream(long length) : Stream
+public abstract class ReadOnlyFileStream(long length) : Stream
 {
     public sealed override bool CanRead => true;
 
@@ -27,7 +27,7 @@ internal abstract class ReadOnlyFileStream(long length) : Stream
     {
     }
 
-    public sealed override void SetLength(long value) => throw new NotSupportedException("A file read through Dora is read-only.");
+    public sealed override void SetLength(long value) => throw new NotSupportedException("This view of a file is read-only.");
 
-    public sealed override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("A file read through Dora is read-only.");
+    public sealed override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("This view of a file is read-only.");
 }
