@@ -1,0 +1,59 @@
+using System.Net;
+
+namespace Dora.Scheduler;
+
+/// <summary>How a scheduler runs: where it listens and keeps its state, and its limits.</summary>
+public sealed record SchedulerOptions
+{
+    public const int DefaultPort = 8818;
+
+    /// <summary>The directory of the job store (RocksDB).</summary>
+    public required string Directory { get; init; }
+
+    public IPAddress Bind { get; init; } = IPAddress.Loopback;
+
+    /// <summary>The REST port; 0 picks a free one.</summary>
+    public int Port { get; init; } = DefaultPort;
+
+    /// <summary>The host name advertised in the registry (defaults to the bind address).</summary>
+    public string? AdvertisedHost { get; init; }
+
+    /// <summary>Jobs running at once; more wait queued.</summary>
+    public int MaxRunningJobs { get; init; } = 4;
+
+    /// <summary>Jobs kept (queued, running and finished); a new job beyond it is refused until old ones are removed.</summary>
+    public int MaxJobs { get; init; } = 10_000;
+
+    /// <summary>Load tasks in flight on one worker, across all jobs.</summary>
+    public int TasksPerWorker { get; init; } = 8;
+
+    /// <summary>Files of one job being worked on at once.</summary>
+    public int FilesInFlight { get; init; } = 256;
+
+    /// <summary>How long a finished job is kept before it is removed.</summary>
+    public TimeSpan Retention { get; init; } = TimeSpan.FromDays(7);
+
+    /// <summary>How long a task keeps retrying transient failures (a worker restarting, leaving, or busy).</summary>
+    public TimeSpan TaskRetryWindow { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The worker page stream token, when the workers require one.</summary>
+    public string? WorkerToken { get; init; }
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Directory))
+        {
+            throw new ArgumentException("The scheduler needs a directory for its job store.");
+        }
+
+        if (Port is < 0 or > 65535)
+        {
+            throw new ArgumentException($"Scheduler port {Port} is outside 0..65535.");
+        }
+
+        if (MaxRunningJobs < 1 || MaxJobs < MaxRunningJobs || TasksPerWorker < 1 || FilesInFlight < 1)
+        {
+            throw new ArgumentException("Scheduler limits must be positive (and max jobs at least the running jobs).");
+        }
+    }
+}
