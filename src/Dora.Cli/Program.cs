@@ -12,12 +12,15 @@ internal static class Program
         usage: dora <command> [options]
 
         commands:
-          local     run a worker over a folder (sample data when none is given)
+          local     run a whole cluster over a folder: workers and a scheduler (sample data when none is given)
           worker    run one worker registered in the cluster's registry (etcd or a static file)
+          scheduler run the cluster's scheduler (load jobs, REST API on port 8818)
           workers   list the cluster's workers: address, state, age, share of the key space
           ls        list a directory
           stat      a file's status and how much of it is cached
           cat       write a file (or a byte range of it) to standard output
+          load      preload files (a file, a directory, a pattern; optionally some Parquet columns) into the cache
+          jobs      list the scheduler's jobs, show one, or cancel one
           help      show this text
 
         """;
@@ -40,7 +43,8 @@ internal static class Program
 
         if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
         {
-            Console.Write(Usage + LocalCommand.Usage + "\n" + WorkerCommand.Usage + "\n" + WorkersCommand.Usage + "\n" + LsCommand.Usage + "\n" + StatCommand.Usage + "\n" + CatCommand.Usage + "\n");
+            Console.Write(Usage + LocalCommand.Usage + "\n" + WorkerCommand.Usage + "\n" + WorkersCommand.Usage + "\n" + LsCommand.Usage + "\n" + StatCommand.Usage + "\n" + CatCommand.Usage + "\n"
+                + SchedulerCommand.Usage + "\n" + LoadCommand.Usage + "\n" + JobsCommand.Usage + "\n");
             return args.Length == 0 ? 2 : 0;
         }
 
@@ -54,6 +58,9 @@ internal static class Program
                 "ls" => await LsCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
                 "stat" => await StatCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
                 "cat" => await CatCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
+                "scheduler" => await SchedulerCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
+                "load" => await LoadCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
+                "jobs" => await JobsCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
                 _ => throw new UsageException($"unknown command '{args[0]}' (try 'dora help')"),
             };
         }

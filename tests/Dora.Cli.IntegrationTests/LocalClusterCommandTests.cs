@@ -15,7 +15,7 @@ public sealed class LocalClusterCommandTests : IAsyncLifetime, IDisposable
         Directory.CreateDirectory(_directory.Combine("data", "nested"));
         _big = TestFiles.Write(_directory.Combine("data", "big.bin"), 3_000_000, seed: 1);
         TestFiles.Write(_directory.Combine("data", "nested", "small.txt"), 10, seed: 2);
-        _local = DoraProcess.Start(_directory.Path, "local", "--ufs", "data", "--workers", "3", "--http-port", "0", "--stream-port", "0", "--flight-port", "0", "--page-size", "64KiB");
+        _local = DoraProcess.Start(_directory.Path, "local", "--ufs", "data", "--workers", "3", "--http-port", "0", "--stream-port", "0", "--flight-port", "0", "--scheduler-port", "0", "--page-size", "64KiB");
         await _local.WaitForOutputAsync("Press Ctrl+C to stop.");
     }
 
@@ -62,6 +62,29 @@ public sealed class LocalClusterCommandTests : IAsyncLifetime, IDisposable
             Assert.Equal(_big.Length, stat.RootElement.GetProperty("length").GetInt64());
             Assert.StartsWith("w-", stat.RootElement.GetProperty("owner").GetString(), StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task Load_through_the_local_scheduler_caches_the_files_and_jobs_lists_it()
+    {
+        using (var job = JsonDocument.Parse(await DoraAsync("load", "/", "--wait", "--json")))
+        {
+            Assert.Equal("succeeded", job.RootElement.GetProperty("state").GetString());
+            Assert.Equal(2, job.RootElement.GetProperty("progress").GetProperty("filesPlanned").GetInt32());
+        }
+
+        using (var stat = JsonDocument.Parse(await DoraAsync("stat", "/big.bin", "--json")))
+        {
+            Assert.Equal(_big.Length, stat.RootElement.GetProperty("cachedBytes").GetInt64());
+        }
+
+        using (var jobs = JsonDocument.Parse(await DoraAsync("jobs", "--json")))
+        {
+            Assert.Contains(jobs.RootElement.EnumerateArray(), j => j.GetProperty("spec").GetProperty("path").GetString() == "/");
+        }
+
+        string text = await DoraAsync("jobs");
+        Assert.Contains("succeeded", text, StringComparison.Ordinal);
     }
 
     [Fact]

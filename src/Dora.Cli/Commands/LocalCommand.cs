@@ -9,7 +9,7 @@ namespace Dora.Cli.Commands;
 
 /// <summary>
 /// <c>dora local</c>: a whole cluster in this process over a folder (sample data when none is given): an in-process
-/// registry and several workers, described in <c>.dora/cluster.json</c> for the client commands, until Ctrl+C.
+/// registry, several workers and a scheduler, described in <c>.dora/cluster.json</c> for the client commands, until Ctrl+C.
 /// </summary>
 internal static class LocalCommand
 {
@@ -17,6 +17,8 @@ internal static class LocalCommand
         dora local [options]
           --ufs DIR            folder to serve (default: a generated sample dataset in .dora/sample)
           --workers N          workers to run, 1 to 16 (default 2); worker i keeps its cache in <cache-dir>/worker-i
+          --scheduler-port N   the scheduler's REST port (default 8818, else the next free one; 0: any free port);
+                               its job store is <cache-dir>/scheduler
 
         """ + WorkerSettings.Usage + """
                                (--http-port, --stream-port and --flight-port are the first worker's; the others take
@@ -28,6 +30,7 @@ internal static class LocalCommand
         var reader = new ArgumentReader(arguments, new HashSet<string>());
         var ufs = reader.String("--ufs");
         var workerCount = reader.Int("--workers", 2, 1, 16);
+        var schedulerPort = reader.Int("--scheduler-port", Scheduler.SchedulerOptions.DefaultPort, 0, 65535);
         var settings = WorkerSettings.Read(reader);
         reader.EnsureAllRead();
 
@@ -48,11 +51,25 @@ internal static class LocalCommand
             i => (settings with { CacheDirectory = Path.Combine(settings.CacheDirectory, $"worker-{i}") }).ToWorkerOptions(folder),
             logging => logging.SetMinimumLevel(LogLevel.Warning),
             cancellationToken).ConfigureAwait(false);
+        await using var scheduler = await Scheduler.SchedulerHost.StartAsync(
+            new Scheduler.SchedulerOptions
+            {
+                Directory = Path.Combine(settings.CacheDirectory, "scheduler"),
+                Bind = System.Net.IPAddress.Loopback,
+                Port = schedulerPort == 0 ? 0 : LocalCluster.FindFreePort(System.Net.IPAddress.Loopback, schedulerPort),
+                AdvertisedHost = cluster.Workers[0].Registered!.Host,
+                WorkerToken = settings.Token,
+            },
+            cluster.Registry,
+            logging: null,
+            time: null,
+            cancellationToken).ConfigureAwait(false);
         var clusterFile = Path.GetFullPath(RegistrySettings.ClusterFile);
-        await cluster.WriteClusterFileAsync(clusterFile, $"file://{folder}", PlacementPolicies.DefaultName, cancellationToken).ConfigureAwait(false);
+        var schedulerRecord = await cluster.Registry.ReadSchedulerAsync(cancellationToken).ConfigureAwait(false);
+        await cluster.WriteClusterFileAsync(clusterFile, $"file://{folder}", PlacementPolicies.DefaultName, schedulerRecord, cancellationToken).ConfigureAwait(false);
         try
         {
-            PrintBanner(cluster, folder, sample, settings, clusterFile);
+            PrintBanner(cluster, folder, sample, settings, clusterFile, scheduler.Url);
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
@@ -71,7 +88,7 @@ internal static class LocalCommand
         return 0;
     }
 
-    private static void PrintBanner(LocalCluster cluster, string folder, bool sample, WorkerSettings settings, string clusterFile)
+    private static void PrintBanner(LocalCluster cluster, string folder, bool sample, WorkerSettings settings, string clusterFile, string schedulerUrl)
     {
         var example = sample ? "/trips/2024/part-0.parquet" : "/<file>";
         var http = cluster.Workers[0].HttpAddress.ToString().TrimEnd('/');
@@ -85,12 +102,14 @@ internal static class LocalCommand
         }
 
         Console.WriteLine($"""
+              scheduler      {schedulerUrl}  (REST: {schedulerUrl}/api/v1/jobs)
               cluster file   {clusterFile}
             Try (from this directory):
               ./dora workers
               ./dora ls /
               ./dora stat {example}
               ./dora cat {example} --length 64 | xxd
+              ./dora load /trips --wait
               curl -s -r 0-1023 '{http}/v1/data?path={example}' | xxd | head
             Press Ctrl+C to stop.
             """);

@@ -69,20 +69,12 @@ public sealed class Job
             StartedAt ??= now;
             Progress = new JobProgress();
             _failures.Clear();
-            _earlierBytes = 0;
             RunStartedAt = now;
         }
     }
 
     /// <summary>When this run started (after a resume: the resume), for throughput.</summary>
     public DateTimeOffset RunStartedAt { get; private set; }
-
-    /// <summary>Finished tasks found already done by an earlier run, so they do not count towards this run's throughput.</summary>
-    public void CountEarlierBytes(long bytes) => Interlocked.Add(ref _earlierBytes, bytes);
-
-    private long _earlierBytes;
-
-    public long EarlierBytes => Volatile.Read(ref _earlierBytes);
 
     /// <summary>Ends the job; the first end wins.</summary>
     public bool Finish(JobState state, DateTimeOffset now, string? error = null)

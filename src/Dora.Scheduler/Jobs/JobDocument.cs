@@ -30,7 +30,7 @@ public sealed record JobDocument(
         DateTimeOffset end = job.FinishedAt ?? now;
         double elapsed = job.StartedAt is { } started ? Math.Max(0, (end - started).TotalSeconds) : 0;
         double runSeconds = job.State == JobState.Running ? Math.Max(0.001, (now - job.RunStartedAt).TotalSeconds) : 0;
-        double throughput = job.State == JobState.Running ? (progress.BytesLoaded - job.EarlierBytes) / runSeconds : 0;
+        double throughput = job.State == JobState.Running ? (progress.BytesLoaded - progress.BytesResumed) / runSeconds : 0;
         long remaining = progress.BytesPlanned - progress.BytesLoaded - progress.BytesSkipped - progress.BytesFailed;
         double? eta = job.State == JobState.Running && throughput > 0 ? remaining / throughput : null;
         return new JobDocument(job.Id, "load", job.Spec, job.State, job.CreatedAt, job.StartedAt, job.FinishedAt, job.Error,

@@ -15,6 +15,7 @@ public sealed class JobProgress
     private long _tasksDone;
     private long _pagesVerified;
     private long _pagesMissing;
+    private long _bytesResumed;
 
     public long FilesPlanned => Volatile.Read(ref _filesPlanned);
 
@@ -40,11 +41,15 @@ public sealed class JobProgress
 
     public long PagesMissing => Volatile.Read(ref _pagesMissing);
 
+    /// <summary>Bytes of tasks an earlier run of the job finished (found in the job store after a restart, not loaded again).</summary>
+    public long BytesResumed => Volatile.Read(ref _bytesResumed);
+
     internal static JobProgress From(ProgressCounts c) => new()
     {
         _filesPlanned = c.FilesPlanned, _filesLoaded = c.FilesLoaded, _filesSkipped = c.FilesSkipped, _filesFailed = c.FilesFailed,
         _bytesPlanned = c.BytesPlanned, _bytesLoaded = c.BytesLoaded, _bytesSkipped = c.BytesSkipped, _bytesFailed = c.BytesFailed,
         _tasksPlanned = c.TasksPlanned, _tasksDone = c.TasksDone, _pagesVerified = c.PagesVerified, _pagesMissing = c.PagesMissing,
+        _bytesResumed = c.BytesResumed,
     };
 
     public void Planned(long bytes, int tasks)
@@ -58,6 +63,13 @@ public sealed class JobProgress
     {
         Interlocked.Increment(ref _tasksDone);
         Interlocked.Add(ref _bytesLoaded, bytes);
+    }
+
+    /// <summary>A task an earlier run finished: counted as loaded, and as resumed.</summary>
+    public void TaskDoneEarlier(long bytes)
+    {
+        TaskDone(bytes);
+        Interlocked.Add(ref _bytesResumed, bytes);
     }
 
     public void FileLoaded() => Interlocked.Increment(ref _filesLoaded);
@@ -87,13 +99,13 @@ public sealed class JobProgress
 public sealed record ProgressCounts(
     long FilesPlanned, long FilesLoaded, long FilesSkipped, long FilesFailed,
     long BytesPlanned, long BytesLoaded, long BytesSkipped, long BytesFailed,
-    long TasksPlanned, long TasksDone, long PagesVerified, long PagesMissing)
+    long TasksPlanned, long TasksDone, long PagesVerified, long PagesMissing, long BytesResumed)
 {
     public static ProgressCounts Of(JobProgress p)
     {
         ArgumentNullException.ThrowIfNull(p);
         return new(p.FilesPlanned, p.FilesLoaded, p.FilesSkipped, p.FilesFailed, p.BytesPlanned, p.BytesLoaded, p.BytesSkipped, p.BytesFailed,
-            p.TasksPlanned, p.TasksDone, p.PagesVerified, p.PagesMissing);
+            p.TasksPlanned, p.TasksDone, p.PagesVerified, p.PagesMissing, p.BytesResumed);
     }
 
     /// <summary>Counters that start from this snapshot (a finished job read back from the store).</summary>

@@ -60,7 +60,17 @@ internal sealed class LoadJobRunner(Job job, DoraClient client, JobStore store, 
                 return;
             }
 
-            if (job.Spec.SkipIfCached && file.Ranges.Count > 0 && await IsCachedAsync(file, cancellationToken).ConfigureAwait(false))
+            if (file.Ranges.Count > 0 && file.Ranges.All(r => store.IsTaskDone(job.Id, file.Path, r.Offset)))
+            {
+                // Loaded whole by an earlier run of this job (before a restart).
+                foreach (ByteRange range in file.Ranges)
+                {
+                    job.Progress.TaskDoneEarlier(range.Length);
+                }
+
+                job.Progress.FileLoaded();
+            }
+            else if (job.Spec.SkipIfCached && file.Ranges.Count > 0 && await IsCachedAsync(file, cancellationToken).ConfigureAwait(false))
             {
                 job.Progress.FileSkipped(file.PlannedBytes, file.Ranges.Count);
             }
@@ -110,8 +120,7 @@ internal sealed class LoadJobRunner(Job job, DoraClient client, JobStore store, 
     {
         if (store.IsTaskDone(job.Id, path, range.Offset))
         {
-            job.Progress.TaskDone(range.Length);
-            job.CountEarlierBytes(range.Length);
+            job.Progress.TaskDoneEarlier(range.Length);
             return;
         }
 

@@ -82,6 +82,9 @@ public sealed class LocalCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>The first port from <paramref name="from"/> on that can be bound on <paramref name="address"/>.</summary>
+    public static int FindFreePort(IPAddress address, int from) => NextFreePort(address, from, []);
+
     /// <summary>The first port from <paramref name="from"/> on that this cluster does not use and that can be bound.</summary>
     private static int NextFreePort(IPAddress address, int from, HashSet<int> used)
     {
@@ -109,9 +112,10 @@ public sealed class LocalCluster : IAsyncDisposable
 
     /// <summary>
     /// Writes the cluster file: <c>{"cluster","ufs","hashPolicy","workers":[record + URIs],"scheduler"}</c>. Its
-    /// <c>workers</c> array is a static membership (<c>--registry static:FILE</c>); the rest is for people and tools.
+    /// <c>workers</c> array is a static membership (<c>--registry static:FILE</c>) and <c>scheduler</c> (null without one)
+    /// where client commands find the scheduler; the rest is for people and tools.
     /// </summary>
-    public async Task WriteClusterFileAsync(string file, string ufsDescription, string hashPolicy, CancellationToken cancellationToken)
+    public async Task WriteClusterFileAsync(string file, string ufsDescription, string hashPolicy, SchedulerRecord? scheduler, CancellationToken cancellationToken)
     {
         string? directory = Path.GetDirectoryName(Path.GetFullPath(file));
         if (directory is not null)
@@ -140,7 +144,16 @@ public sealed class LocalCluster : IAsyncDisposable
             }
 
             json.WriteEndArray();
-            json.WriteNull("scheduler");
+            if (scheduler is null)
+            {
+                json.WriteNull("scheduler");
+            }
+            else
+            {
+                json.WritePropertyName("scheduler");
+                json.WriteRawValue(scheduler.ToJson());
+            }
+
             json.WriteEndObject();
         }
 
