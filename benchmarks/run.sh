@@ -7,6 +7,7 @@
 #   benchmarks/run.sh stream [--file-mib 1024] [--seconds 5] [--sendfile-threshold BYTES]   (P1, P2, P3, P4)
 #   benchmarks/run.sh flight [--file-mib 1024] [--rounds 5]                                     (P2b)
 #   benchmarks/run.sh projection [--row-groups 8] [--rows 250000]                               (P9)
+#   benchmarks/run.sh load [--files 64] [--file-mib 32] [--small-files 100000]                (P8; installs fio)
 # The stream benchmark installs its baselines (iperf3, nginx-light) with apt-get when they are missing.
 # Work files go to benchmarks/.work (DORA_BENCH_DIR to move them); the restart benchmark needs pages x page-size of disk
 # twice over (4 GiB source + 4 GiB cache for the default million 4 KiB pages). DORA_READAHEAD sets the read-ahead
@@ -26,6 +27,10 @@ if [ "${1:-all}" = "stream" ]; then
     # The packages start system services; the benchmark runs its own instances on free loopback ports.
     $sudo systemctl disable --now nginx iperf3 >/dev/null 2>&1 || true
   fi
+fi
+if [ "${1:-all}" = "load" ] && ! command -v fio >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq fio >/dev/null
 fi
 dotnet build benchmarks/Dora.Benchmarks -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary"
 /usr/bin/time -f "peak RSS (time -v): %M KiB, wall %e s" dotnet artifacts/bin/Dora.Benchmarks/release/Dora.Benchmarks.dll "${@:-all}"

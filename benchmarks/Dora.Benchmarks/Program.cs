@@ -12,6 +12,7 @@ using Dora.TestSupport;
 //   hashing   P7 every placement policy at 10, 100, 1000 workers: balance, moved keys, lookup time, memory
 //   stream    P1, P2, P3, P4 hot reads over the page stream vs iperf3, Flight, nginx (sendfile, Range GETs) and pread
 //   flight    P2b Dora's Flight service vs a server on the packaged FlightServer base class, same range batches
+//   load      P8 load jobs: 64 Parquet files vs fio reading the folder; 100k small files, files/s per worker
 //   projection P9 two of twenty Parquet columns through Flight chunk tickets vs the whole file
 var mode = args.Length > 0 ? args[0] : "all";
 var work = Path.GetFullPath(Environment.GetEnvironmentVariable("DORA_BENCH_DIR") ?? Path.Combine("benchmarks", ".work"));
@@ -49,6 +50,11 @@ if (mode is "stream")
 if (mode is "flight")
 {
     await FlightBench.RunAsync(work, long.Parse(Option("--file-mib", "1024"), CultureInfo.InvariantCulture) << 20, int.Parse(Option("--rounds", "5"), CultureInfo.InvariantCulture));
+}
+
+if (mode is "load")
+{
+    await LoadBench.RunAsync(work, int.Parse(Option("--files", "64"), CultureInfo.InvariantCulture), int.Parse(Option("--file-mib", "32"), CultureInfo.InvariantCulture), int.Parse(Option("--small-files", "100000"), CultureInfo.InvariantCulture));
 }
 
 if (mode is "projection")

@@ -105,7 +105,7 @@ internal static class ProjectionBench
         return bytes;
     }
 
-    private static async Task WriteAsync(string path, int rowGroups, int rowsPerGroup)
+    internal static async Task WriteAsync(string path, int rowGroups, int rowsPerGroup)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         if (File.Exists(path))

@@ -148,11 +148,12 @@ public sealed partial class DoraClient : IAsyncDisposable
 
     /// <summary>
     /// Has <paramref name="worker"/> cache every page of <c>[offset, offset + length)</c> of a file (length null: to the
-    /// end). Sent to that worker only, with no failover: the caller chose it as the range's owner.
+    /// end); with <paramref name="refresh"/> it fetches them anew even when cached. Sent to that worker only, with no
+    /// failover: the caller chose it as the range's owner.
     /// </summary>
-    public async Task<LoadReply> LoadAsync(WorkerRecord worker, string path, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    public async Task<LoadReply> LoadAsync(WorkerRecord worker, string path, long offset = 0, long? length = null, bool refresh = false, CancellationToken cancellationToken = default)
     {
-        byte[] body = await RangeQueryAsync(worker, FrameType.Load, path, offset, length, cancellationToken).ConfigureAwait(false);
+        byte[] body = await RangeQueryAsync(worker, FrameType.Load, path, offset, length, refresh ? ProtocolConstants.LoadRefresh : (byte)0, cancellationToken).ConfigureAwait(false);
         return JsonSerializer.Deserialize(body, ProtocolJson.Default.LoadReply)
             ?? throw new WorkerRequestException(worker.Id, null, "an empty LOAD answer", isTransient: true);
     }
@@ -160,19 +161,19 @@ public sealed partial class DoraClient : IAsyncDisposable
     /// <summary>Asks <paramref name="worker"/> whether every page of the range is cached with a valid checksum.</summary>
     public async Task<VerifyReply> VerifyAsync(WorkerRecord worker, string path, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
     {
-        byte[] body = await RangeQueryAsync(worker, FrameType.Verify, path, offset, length, cancellationToken).ConfigureAwait(false);
+        byte[] body = await RangeQueryAsync(worker, FrameType.Verify, path, offset, length, 0, cancellationToken).ConfigureAwait(false);
         return JsonSerializer.Deserialize(body, ProtocolJson.Default.VerifyReply)
             ?? throw new WorkerRequestException(worker.Id, null, "an empty VERIFY answer", isTransient: true);
     }
 
-    private async Task<byte[]> RangeQueryAsync(WorkerRecord worker, FrameType type, string path, long offset, long? length, CancellationToken cancellationToken)
+    private async Task<byte[]> RangeQueryAsync(WorkerRecord worker, FrameType type, string path, long offset, long? length, byte loadFlags, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(length ?? 0);
         DoraPath doraPath = DoraPath.Parse(path);
         PageStreamConnection connection = await _pool.GetAsync(worker, cancellationToken).ConfigureAwait(false);
-        return await connection.RangeQueryAsync(type, doraPath.Value, offset, length ?? -1, cancellationToken).ConfigureAwait(false);
+        return await connection.RangeQueryAsync(type, doraPath.Value, offset, length ?? -1, loadFlags, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>True when the failure is worth trying again (on the same or another worker), false when it would fail again.</summary>

@@ -61,7 +61,7 @@ internal static class FlightActions
                 using JsonDocument json = Parse(body, type);
                 DoraPath path = PathOf(json, type);
                 (long offset, long? length) = RangeOf(json);
-                LoadReply loaded = await engine.LoadAsync(path, offset, length, cancellationToken).ConfigureAwait(false);
+                LoadReply loaded = await engine.LoadAsync(path, offset, length, refresh: false, cancellationToken).ConfigureAwait(false);
                 return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["path"] = path.Value, ["bytes"] = loaded.Length, ["fetchedPages"] = loaded.FetchedPages, ["cachedPages"] = loaded.CachedPages });
             }
 

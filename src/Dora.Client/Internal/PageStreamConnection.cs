@@ -154,22 +154,27 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
     private static int BuildRead(byte[] frame, ulong id, string path, long offset, int length) =>
         BuildRange(frame, id, FrameType.Read, path, offset, length);
 
-    /// <summary>READ, LOAD and VERIFY: path, offset, length.</summary>
-    private static int BuildRange(byte[] frame, ulong id, FrameType type, string path, long offset, long length)
+    /// <summary>READ, LOAD and VERIFY: path, offset, length; LOAD then its flags.</summary>
+    private static int BuildRange(byte[] frame, ulong id, FrameType type, string path, long offset, long length, byte loadFlags = 0)
     {
         var writer = new PayloadWriter(frame);
         writer.WriteString(path);
         writer.WriteI64(offset);
         writer.WriteI64(length);
+        if (type == FrameType.Load)
+        {
+            writer.WriteU8(loadFlags);
+        }
+
         return writer.Finish(type, FrameBits.None, id);
     }
 
     /// <summary>LOAD or VERIFY of <c>[offset, offset + length)</c> (length -1: to the end of the file): returns the JSON body.</summary>
-    public async Task<byte[]> RangeQueryAsync(FrameType type, string path, long offset, long length, CancellationToken cancellationToken)
+    public async Task<byte[]> RangeQueryAsync(FrameType type, string path, long offset, long length, byte loadFlags, CancellationToken cancellationToken)
     {
         byte[] frame = new byte[FrameHeader.Size + 32 + (path.Length * 3)];
         ulong id = NextId();
-        int size = BuildRange(frame, id, type, path, offset, length);
+        int size = BuildRange(frame, id, type, path, offset, length, loadFlags);
         PendingRequest request = await SendRequestAsync(id, type, path, frame, size, 0, Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         await AwaitAsync(request, cancellationToken).ConfigureAwait(false);
         return request.Body!;

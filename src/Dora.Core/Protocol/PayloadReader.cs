@@ -12,6 +12,8 @@ public ref struct PayloadReader(ReadOnlySpan<byte> payload)
     /// <summary>True when every byte was consumed.</summary>
     public readonly bool AtEnd => _position == _payload.Length;
 
+    public byte ReadU8() => Take(1)[0];
+
     public ushort ReadU16()
     {
         ushort value = BinaryPrimitives.ReadUInt16LittleEndian(Take(2));

@@ -12,6 +12,12 @@ public ref struct PayloadWriter(Span<byte> buffer)
     /// <summary>Payload bytes written so far.</summary>
     public readonly int PayloadLength => _position - FrameHeader.Size;
 
+    public void WriteU8(byte value)
+    {
+        _buffer[_position] = value;
+        _position += 1;
+    }
+
     public void WriteU16(ushort value)
     {
         BinaryPrimitives.WriteUInt16LittleEndian(_buffer[_position..], value);

@@ -20,4 +20,7 @@ public static class ProtocolConstants
 
     /// <summary>Largest listing page a <see cref="FrameType.List"/> may ask for.</summary>
     public const int MaxListLimit = 10_000;
+
+    /// <summary>LOAD flag: drop the range's cached pages and fetch them again from the under storage.</summary>
+    public const byte LoadRefresh = 0x01;
 }

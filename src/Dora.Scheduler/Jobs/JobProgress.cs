@@ -74,12 +74,14 @@ public sealed class JobProgress
 
     public void FileLoaded() => Interlocked.Increment(ref _filesLoaded);
 
-    public void FileSkipped(long bytes, int tasks)
+    /// <summary>A task whose pages were all cached already.</summary>
+    public void TaskSkipped(long bytes)
     {
-        Interlocked.Increment(ref _filesSkipped);
+        Interlocked.Increment(ref _tasksDone);
         Interlocked.Add(ref _bytesSkipped, bytes);
-        Interlocked.Add(ref _tasksPlanned, -tasks);
     }
+
+    public void FileSkipped() => Interlocked.Increment(ref _filesSkipped);
 
     /// <returns>The number of files failed so far, this one included.</returns>
     public long FileFailed(long bytesNotLoaded)

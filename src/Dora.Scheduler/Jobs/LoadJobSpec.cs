@@ -32,6 +32,10 @@ public sealed record LoadJobSpec
     /// <summary>Parquet columns to load (dotted paths); null loads whole files.</summary>
     public IReadOnlyList<string>? Columns { get; init; }
 
+    /// <summary>
+    /// True (the default): ranges whose pages are all cached are not fetched again and count as skipped. False: every
+    /// page is fetched anew from the under storage, refreshing what is cached.
+    /// </summary>
     public bool SkipIfCached { get; init; } = true;
 
     public bool Verify { get; init; }

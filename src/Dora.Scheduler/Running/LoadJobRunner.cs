@@ -60,37 +60,33 @@ internal sealed class LoadJobRunner(Job job, DoraClient client, JobStore store, 
                 return;
             }
 
-            if (file.Ranges.Count > 0 && file.Ranges.All(r => store.IsTaskDone(job.Id, file.Path, r.Offset)))
+            long done = 0;
+            int fetchedTasks = 0;
+            try
             {
-                // Loaded whole by an earlier run of this job (before a restart).
-                foreach (ByteRange range in file.Ranges)
+                await Task.WhenAll(file.Ranges.Select(async range =>
                 {
-                    job.Progress.TaskDoneEarlier(range.Length);
-                }
+                    if (await RunTaskAsync(file.Path, range, cancellationToken).ConfigureAwait(false))
+                    {
+                        Interlocked.Increment(ref fetchedTasks);
+                    }
 
-                job.Progress.FileLoaded();
+                    Interlocked.Add(ref done, range.Length);
+                })).ConfigureAwait(false);
             }
-            else if (job.Spec.SkipIfCached && file.Ranges.Count > 0 && await IsCachedAsync(file, cancellationToken).ConfigureAwait(false))
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
-                job.Progress.FileSkipped(file.PlannedBytes, file.Ranges.Count);
+                Fail(file, file.PlannedBytes - Interlocked.Read(ref done), Describe(e));
+                return;
+            }
+
+            // A file none of whose pages had to be fetched was cached already: skipped.
+            if (fetchedTasks == 0 && file.Ranges.Count > 0 && job.Spec.SkipIfCached)
+            {
+                job.Progress.FileSkipped();
             }
             else
             {
-                long done = 0;
-                try
-                {
-                    await Task.WhenAll(file.Ranges.Select(async range =>
-                    {
-                        await RunTaskAsync(file.Path, range, cancellationToken).ConfigureAwait(false);
-                        Interlocked.Add(ref done, range.Length);
-                    })).ConfigureAwait(false);
-                }
-                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-                {
-                    Fail(file, file.PlannedBytes - Interlocked.Read(ref done), Describe(e));
-                    return;
-                }
-
                 job.Progress.FileLoaded();
             }
 
@@ -109,29 +105,37 @@ internal sealed class LoadJobRunner(Job job, DoraClient client, JobStore store, 
         }
     }
 
-    /// <summary>The owner reports every byte of the file cached (the file is skipped whole, or not at all).</summary>
-    private async Task<bool> IsCachedAsync(PlannedFile file, CancellationToken cancellationToken)
-    {
-        StatReply status = await client.StatAsync(file.Path, cancellationToken).ConfigureAwait(false);
-        return status.Length == file.Length && status.CachedBytes >= status.Length;
-    }
-
-    private async Task RunTaskAsync(string path, ByteRange range, CancellationToken cancellationToken)
+    /// <summary>
+    /// Has the range's owner load it (with <c>skipIfCached</c> off: fetch it anew even where cached). A range whose
+    /// pages were all cached already counts as skipped. Returns whether any page was fetched (or loaded by an earlier
+    /// run of the job, found in the job store).
+    /// </summary>
+    private async Task<bool> RunTaskAsync(string path, ByteRange range, CancellationToken cancellationToken)
     {
         if (store.IsTaskDone(job.Id, path, range.Offset))
         {
             job.Progress.TaskDoneEarlier(range.Length);
-            return;
+            return true;
         }
 
+        // Only bytes that are fetched count against the bandwidth: what turns out cached is given back at once.
         if (_bandwidth is not null)
         {
             await _bandwidth.TakeAsync(range.Length, cancellationToken).ConfigureAwait(false);
         }
 
-        await OnOwnerAsync(path, (owner, token) => client.LoadAsync(owner, path, range.Offset, range.Length, token), cancellationToken).ConfigureAwait(false);
+        bool refresh = !job.Spec.SkipIfCached;
+        LoadReply reply = await OnOwnerAsync(path, (owner, token) => client.LoadAsync(owner, path, range.Offset, range.Length, refresh, token), cancellationToken).ConfigureAwait(false);
         store.MarkTaskDone(job.Id, path, range.Offset, range.Length);
+        if (reply.FetchedPages == 0 && reply.Pages > 0 && !refresh)
+        {
+            _bandwidth?.Return(range.Length);
+            job.Progress.TaskSkipped(range.Length);
+            return false;
+        }
+
         job.Progress.TaskDone(range.Length);
+        return true;
     }
 
     /// <summary>Checks every page of the file's ranges on their owners; missing or damaged pages fail the file, named.</summary>

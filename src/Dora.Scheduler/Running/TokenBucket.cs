@@ -10,6 +10,15 @@ internal sealed class TokenBucket(long bytesPerSecond, TimeProvider time)
     private double _tokens;
     private long _last = time.GetTimestamp();
 
+    /// <summary>Gives back bytes taken for work that turned out not to be needed.</summary>
+    public void Return(long bytes)
+    {
+        lock (_lock)
+        {
+            _tokens = Math.Min(bytesPerSecond, _tokens + bytes);
+        }
+    }
+
     public async Task TakeAsync(long bytes, CancellationToken cancellationToken)
     {
         TimeSpan wait;

@@ -28,7 +28,7 @@ internal sealed partial class PageStreamSession
 
     private async Task LoadAsync(Request request, CancellationToken cancellationToken)
     {
-        LoadReply reply = await _engine.LoadAsync(DoraPath.Parse(request.Path), request.Offset, RangeLength(request), cancellationToken).ConfigureAwait(false);
+        LoadReply reply = await _engine.LoadAsync(DoraPath.Parse(request.Path), request.Offset, RangeLength(request), refresh: (request.Flags & ProtocolConstants.LoadRefresh) != 0, cancellationToken).ConfigureAwait(false);
         await WriteSmallFrameAsync(FrameType.LoadOk, request.Id, JsonSerializer.SerializeToUtf8Bytes(reply, ProtocolJson.Default.LoadReply)).ConfigureAwait(false);
     }
 

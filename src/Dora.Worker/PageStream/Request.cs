@@ -3,7 +3,7 @@ using Dora.Core.Protocol;
 namespace Dora.Worker.PageStream;
 
 /// <summary>A parsed READ, STAT, LIST, HEALTH, LOAD or VERIFY request.</summary>
-internal sealed record Request(FrameType Type, ulong Id, string Path, long Offset, long Length, string? After, int Limit)
+internal sealed record Request(FrameType Type, ulong Id, string Path, long Offset, long Length, string? After, int Limit, byte Flags = 0)
 {
     /// <summary>Parses the payload of a request frame; malformed payloads throw <see cref="FormatException"/>.</summary>
     public static Request Parse(FrameHeader frame, ReadOnlySpan<byte> payload)
@@ -18,12 +18,20 @@ internal sealed record Request(FrameType Type, ulong Id, string Path, long Offse
         string path = reader.ReadString();
         Request request = frame.Type switch
         {
-            FrameType.Read or FrameType.Load or FrameType.Verify => new Request(frame.Type, frame.RequestId, path, reader.ReadI64(), reader.ReadI64(), null, 0),
+            FrameType.Read or FrameType.Verify => new Request(frame.Type, frame.RequestId, path, reader.ReadI64(), reader.ReadI64(), null, 0),
+            FrameType.Load => new Request(frame.Type, frame.RequestId, path, reader.ReadI64(), reader.ReadI64(), null, 0, ParseLoadFlags(ref reader)),
             FrameType.List => ParseList(frame, path, ref reader),
             _ => new Request(frame.Type, frame.RequestId, path, 0, 0, null, 0),
         };
         reader.EnsureEnd();
         return request;
+    }
+
+    /// <summary>LOAD flags: bit 0 refresh (drop the range's cached pages and fetch them again); other bits must be 0.</summary>
+    private static byte ParseLoadFlags(ref PayloadReader reader)
+    {
+        byte flags = reader.ReadU8();
+        return (flags & ~ProtocolConstants.LoadRefresh) == 0 ? flags : throw new FormatException($"unknown LOAD flags 0x{flags:x2}");
     }
 
     private static Request ParseList(FrameHeader frame, string path, ref PayloadReader reader)

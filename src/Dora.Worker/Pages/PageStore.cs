@@ -108,9 +108,9 @@ public sealed class PageStore : IDisposable
     }
 
     /// <summary>
-    /// Makes sure a page is cached, fetching it when it is not (without read-ahead: only this page). Returns true when
-    /// it was fetched now, false when it was cached already. The page file is written behind: await
-    /// <see cref="WhenIdleAsync"/> before relying on it being on disk.
+    /// Makes sure a page is cached, fetching it when it is not (without read-ahead: only this page), and returns once
+    /// its page file is written (or its write given up). Returns true when it was fetched now, false when it was cached
+    /// already.
     /// </summary>
     public async ValueTask<bool> EnsureCachedAsync(PageSource source, long pageIndex, CancellationToken cancellationToken)
     {
@@ -132,14 +132,21 @@ public sealed class PageStore : IDisposable
             try
             {
                 await load.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
-                return true;
             }
             finally
             {
                 load.Release();
             }
+
+            await load.Finished.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return true;
         }
     }
+
+    /// <summary>Drops one cached page, so the next read fetches it again from the under storage.</summary>
+    /// <returns>True when the page was cached.</returns>
+    public bool Drop(PageSource source, long pageIndex) =>
+        _index.TryGetValue(new PageKey(source.File, pageIndex), out var entry) && Remove(entry);
 
     /// <summary>
     /// Checks a cached page now, reading its whole file against its checksum even when it was verified before. A page

@@ -88,13 +88,28 @@ public sealed class StorageEngine : IDisposable
 
     /// <summary>
     /// Caches every page that <c>[offset, offset + length)</c> touches (to the end of the file when length is null),
-    /// fetching up to four pages at a time and nothing outside the range. Returns once the pages are on disk.
+    /// fetching up to four pages at a time and nothing outside the range. Returns once the pages are on disk. With
+    /// <paramref name="refresh"/>, the file's status is checked against the under storage again and the range's cached
+    /// pages are dropped first, so every page is fetched anew.
     /// </summary>
-    public async Task<LoadReply> LoadAsync(DoraPath path, long offset, long? length, CancellationToken cancellationToken)
+    public async Task<LoadReply> LoadAsync(DoraPath path, long offset, long? length, bool refresh, CancellationToken cancellationToken)
     {
+        if (refresh)
+        {
+            Invalidate(path, recursive: false);
+        }
+
         OpenedFile file = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
         long end = file.RangeEnd(offset, length);
         (long first, long count) = PagesOf(offset, end);
+        if (refresh)
+        {
+            for (long page = first; page < first + count; page++)
+            {
+                Pages.Drop(file.Source, page);
+            }
+        }
+
         long fetched = 0;
         var window = new Queue<Task<bool>>();
         for (long page = first; page < first + count; page++)
@@ -115,7 +130,6 @@ public sealed class StorageEngine : IDisposable
             }
         }
 
-        await Pages.WhenIdleAsync(cancellationToken).ConfigureAwait(false);
         return new LoadReply(path.Value, offset, end - offset, count, fetched, count - fetched);
     }
 
