@@ -19,7 +19,7 @@ namespace Dora.Benchmarks;
 /// </summary>
 internal static class LoadBench
 {
-    private const int Workers = 2;
+    private static readonly int Workers = int.Parse(Environment.GetEnvironmentVariable("DORA_BENCH_WORKERS") ?? "2", CultureInfo.InvariantCulture);
 
     public static async Task RunAsync(string work, int files, int fileMiB, int smallFiles)
     {
@@ -120,6 +120,7 @@ internal static class LoadBench
         await using SchedulerHost scheduler = await SchedulerHost.StartAsync(
             new SchedulerOptions { Directory = Path.Combine(cache, "scheduler"), Port = 0 }, cluster.Registry);
         Measure.TryDropPageCache();
+        Console.WriteLine($"loading {path} ...");
         var watch = Stopwatch.StartNew();
         JobDocument job = scheduler.Jobs.Submit(new LoadJobSpec { Path = path });
         while (!job.State.IsFinished())
@@ -138,4 +139,38 @@ internal static class LoadBench
     }
 
     private static string F(double value) => value.ToString("0", CultureInfo.InvariantCulture);
+}
+
+internal static class LoadEngineProbe
+{
+    public static async Task RunAsync(string work, int concurrency)
+    {
+        string ufs = Path.Combine(work, "load", "ufs");
+        string cache = Environment.GetEnvironmentVariable("DORA_BENCH_CACHE") ?? Path.Combine(work, "load", "cache");
+        if (Directory.Exists(cache)) Directory.Delete(cache, true);
+        await using LocalCluster cluster = await LocalCluster.StartAsync(1, i => new WorkerOptions
+        {
+            Mounts = new MountTable([new Mount(DoraPath.Root, new LocalUnderStorage(ufs), ConsistencyMode.Immutable)]),
+            Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(Path.Combine(cache, $"worker-{i}", "pages"), 8L << 30)] },
+            Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(cache, $"worker-{i}", "metadata") },
+            HttpPort = 0,
+            Stream = new() { Port = 0 },
+        }, configureLogging: null, CancellationToken.None);
+        var engine = cluster.Workers[0].Engine;
+        var files = Directory.GetFiles(Path.Combine(ufs, "parquet")).Select(f => "/parquet/" + Path.GetFileName(f)).ToArray();
+        Measure.TryDropPageCache();
+        var watch = Stopwatch.StartNew();
+        int next = -1;
+        long bytes = 0;
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < files.Length)
+            {
+                var reply = await engine.LoadAsync(DoraPath.Parse(files[i]), 0, null, false, CancellationToken.None);
+                Interlocked.Add(ref bytes, reply.Length);
+            }
+        }));
+        Console.WriteLine($"engine LoadAsync, {concurrency} at once: {bytes / (double)(1 << 20) / watch.Elapsed.TotalSeconds:0} MiB/s");
+    }
 }

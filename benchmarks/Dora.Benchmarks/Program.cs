@@ -57,6 +57,11 @@ if (mode is "load")
     await LoadBench.RunAsync(work, int.Parse(Option("--files", "64"), CultureInfo.InvariantCulture), int.Parse(Option("--file-mib", "32"), CultureInfo.InvariantCulture), int.Parse(Option("--small-files", "100000"), CultureInfo.InvariantCulture));
 }
 
+if (mode is "loadprobe")
+{
+    await LoadEngineProbe.RunAsync(work, int.Parse(Option("--concurrency", "8"), CultureInfo.InvariantCulture));
+}
+
 if (mode is "projection")
 {
     await ProjectionBench.RunAsync(work, int.Parse(Option("--row-groups", "8"), CultureInfo.InvariantCulture), int.Parse(Option("--rows", "250000"), CultureInfo.InvariantCulture));

@@ -12,11 +12,17 @@ internal static class LocalRealPath
     private const int MaxLinkHops = 40;
 
     /// <summary>The physical path of <paramref name="absolutePath"/>; components that do not exist are kept as they are.</summary>
-    public static string Resolve(string absolutePath, string pathForErrors)
+    public static string Resolve(string absolutePath, string pathForErrors) => Resolve("/", absolutePath, pathForErrors);
+
+    /// <summary>
+    /// The physical path of <paramref name="relativePath"/> below <paramref name="physicalBase"/>, a path already
+    /// resolved (so only the components below it are looked at: a mount root is resolved once, not on every read).
+    /// </summary>
+    public static string Resolve(string physicalBase, string relativePath, string pathForErrors)
     {
         var pending = new Stack<string>();
-        PushComponents(pending, absolutePath);
-        var current = "/";
+        PushComponents(pending, relativePath);
+        var current = physicalBase;
         var hops = 0;
         while (pending.Count > 0)
         {

@@ -208,7 +208,7 @@ public sealed class LocalUnderStorage : IUnderStorage
             return _root;
         }
 
-        var real = LocalRealPath.Resolve(Path.Join(_root, relativePath), "/" + relativePath);
+        var real = LocalRealPath.Resolve(_root, relativePath, "/" + relativePath);
         if (!IsInsideRoot(real))
         {
             throw new InvalidPathException("/" + relativePath, "a symbolic link leads outside the mount root");

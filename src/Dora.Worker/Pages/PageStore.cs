@@ -486,7 +486,7 @@ public sealed class PageStore : IDisposable
             }
 
             load.Succeed(read);
-            Store(key, buffer.AsSpan(0, read));
+            Store(key, buffer.AsMemory(0, read));
         }
         catch (Exception e)
         {
@@ -504,7 +504,7 @@ public sealed class PageStore : IDisposable
         }
     }
 
-    private void Store(PageKey key, ReadOnlySpan<byte> data)
+    private void Store(PageKey key, ReadOnlyMemory<byte> data)
     {
         var directory = PickDirectory(key);
         if (directory is null)
@@ -537,18 +537,29 @@ public sealed class PageStore : IDisposable
     // Loads of one key never overlap and start only while the key is not indexed, so there is nothing to replace.
     private void Publish(PageEntry entry) => _index[entry.Key] = entry;
 
-    private bool TryWritePageFile(CacheDirectory directory, string path, PageKey key, ReadOnlySpan<byte> data)
+    private bool TryWritePageFile(CacheDirectory directory, string path, PageKey key, ReadOnlyMemory<byte> data)
     {
         var temporary = path + PageFileFormat.TemporaryExtension;
+        var header = new byte[PageFileFormat.HeaderSize];
         try
         {
-            Span<byte> header = stackalloc byte[PageFileFormat.HeaderSize];
-            PageFileFormat.WriteHeader(header, data.Length, PageFileFormat.Checksum(data), key.Index);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            using (var handle = File.OpenHandle(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, PageFileFormat.HeaderSize + data.Length))
+            PageFileFormat.WriteHeader(header, data.Length, PageFileFormat.Checksum(data.Span), key.Index);
+            SafeFileHandle handle;
+            try
             {
-                RandomAccess.Write(handle, header, 0);
-                RandomAccess.Write(handle, data, PageFileFormat.HeaderSize);
+                handle = File.OpenHandle(temporary, FileMode.CreateNew, FileAccess.Write);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // Bucket folders are made on first use (and again if something removed one).
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                handle = File.OpenHandle(temporary, FileMode.CreateNew, FileAccess.Write);
+            }
+
+            using (handle)
+            {
+                // One gathered write of header and data.
+                RandomAccess.Write(handle, [header, data], 0);
             }
 
             // The rename is what makes the page visible: a crash before it leaves only a .tmp file, which the next
