@@ -103,20 +103,8 @@ internal static class LoadBench
     /// <summary>Runs a load job over <paramref name="path"/> with empty caches and a cold page cache; returns its seconds.</summary>
     private static async Task<(double Seconds, JobDocument Job)> LoadAsync(string root, string ufs, string path)
     {
-        string cache = Environment.GetEnvironmentVariable("DORA_BENCH_CACHE") ?? Path.Combine(root, "cache");
-        if (Directory.Exists(cache))
-        {
-            Directory.Delete(cache, recursive: true);
-        }
-
-        await using LocalCluster cluster = await LocalCluster.StartAsync(Workers, i => new WorkerOptions
-        {
-            Mounts = new MountTable([new Mount(DoraPath.Root, new LocalUnderStorage(ufs), ConsistencyMode.Immutable)]),
-            Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(Path.Combine(cache, $"worker-{i}", "pages"), 8L << 30)] },
-            Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(cache, $"worker-{i}", "metadata") },
-            HttpPort = 0,
-            Stream = new() { Port = 0 },
-        }, configureLogging: null, CancellationToken.None);
+        string cache = CacheFolder(root);
+        await using LocalCluster cluster = await StartWorkersAsync(Workers, ufs, cache);
         await using SchedulerHost scheduler = await SchedulerHost.StartAsync(
             new SchedulerOptions { Directory = Path.Combine(cache, "scheduler"), Port = 0 }, cluster.Registry);
         Measure.TryDropPageCache();
@@ -138,26 +126,40 @@ internal static class LoadBench
         return (seconds, job);
     }
 
+    /// <summary>An empty cache folder: <c>DORA_BENCH_CACHE</c> (a cache on another device), else one under the work folder.</summary>
+    internal static string CacheFolder(string root)
+    {
+        string cache = Environment.GetEnvironmentVariable("DORA_BENCH_CACHE") ?? Path.Combine(root, "cache");
+        if (Directory.Exists(cache))
+        {
+            Directory.Delete(cache, recursive: true);
+        }
+
+        return cache;
+    }
+
+    /// <summary>Workers over the local folder with 8 GiB caches under <paramref name="cache"/>.</summary>
+    internal static Task<LocalCluster> StartWorkersAsync(int count, string ufs, string cache) => LocalCluster.StartAsync(count, i => new WorkerOptions
+    {
+        Mounts = new MountTable([new Mount(DoraPath.Root, new LocalUnderStorage(ufs), ConsistencyMode.Immutable)]),
+        Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(Path.Combine(cache, $"worker-{i}", "pages"), 8L << 30)] },
+        Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(cache, $"worker-{i}", "metadata") },
+        HttpPort = 0,
+        Stream = new() { Port = 0 },
+    }, configureLogging: null, CancellationToken.None);
+
     private static string F(double value) => value.ToString("0", CultureInfo.InvariantCulture);
 }
 
+/// <summary>The storage engine's LOAD alone (one worker, no scheduler, no page stream): where P8's time goes.</summary>
 internal static class LoadEngineProbe
 {
     public static async Task RunAsync(string work, int concurrency)
     {
         string ufs = Path.Combine(work, "load", "ufs");
-        string cache = Environment.GetEnvironmentVariable("DORA_BENCH_CACHE") ?? Path.Combine(work, "load", "cache");
-        if (Directory.Exists(cache)) Directory.Delete(cache, true);
-        await using LocalCluster cluster = await LocalCluster.StartAsync(1, i => new WorkerOptions
-        {
-            Mounts = new MountTable([new Mount(DoraPath.Root, new LocalUnderStorage(ufs), ConsistencyMode.Immutable)]),
-            Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(Path.Combine(cache, $"worker-{i}", "pages"), 8L << 30)] },
-            Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(cache, $"worker-{i}", "metadata") },
-            HttpPort = 0,
-            Stream = new() { Port = 0 },
-        }, configureLogging: null, CancellationToken.None);
+        await using LocalCluster cluster = await LoadBench.StartWorkersAsync(1, ufs, LoadBench.CacheFolder(Path.Combine(work, "load")));
         var engine = cluster.Workers[0].Engine;
-        var files = Directory.GetFiles(Path.Combine(ufs, "parquet")).Select(f => "/parquet/" + Path.GetFileName(f)).ToArray();
+        string[] files = [.. Directory.GetFiles(Path.Combine(ufs, "parquet")).Select(f => "/parquet/" + Path.GetFileName(f))];
         Measure.TryDropPageCache();
         var watch = Stopwatch.StartNew();
         int next = -1;
@@ -167,10 +169,10 @@ internal static class LoadEngineProbe
             int i;
             while ((i = Interlocked.Increment(ref next)) < files.Length)
             {
-                var reply = await engine.LoadAsync(DoraPath.Parse(files[i]), 0, null, false, CancellationToken.None);
+                var reply = await engine.LoadAsync(DoraPath.Parse(files[i]), 0, null, refresh: false, CancellationToken.None);
                 Interlocked.Add(ref bytes, reply.Length);
             }
         }));
-        Console.WriteLine($"engine LoadAsync, {concurrency} at once: {bytes / (double)(1 << 20) / watch.Elapsed.TotalSeconds:0} MiB/s");
+        Console.WriteLine($"engine LoadAsync of {files.Length} files, {concurrency} at once: {bytes / (double)(1 << 20) / watch.Elapsed.TotalSeconds:0} MiB/s");
     }
 }

@@ -17,7 +17,7 @@ internal static class FlightActions
         Describe("health", "The worker's health and cache state. Body: none. Result: {\"workerId\",\"status\",\"cacheUsedBytes\",...}."),
         Describe("stat", "A file's status and its bytes cached on this worker. Body: {\"path\"}. Result: {\"path\",\"length\",\"cachedBytes\",...}."),
         Describe("stats", "This worker's counters. Body: none. Result: {\"cacheHits\",\"cacheMisses\",...}."),
-        Describe("load", "Reads a file or a byte range into this worker's cache. Body: {\"path\",\"offset\"?,\"length\"?}. Result: {\"path\",\"bytes\"}."),
+        Describe("load", "Reads a file or a byte range into this worker's cache. Body: {\"path\",\"offset\"?,\"length\"?}. Result: {\"path\",\"bytes\",\"fetchedPages\",\"cachedPages\"}."),
         Describe("invalidate", "Makes the next access re-check the under storage. Body: {\"path\",\"recursive\"?}. Result: {\"path\",\"recursive\"}."),
         Describe("evict", "Drops a file's cached pages on this worker. Body: {\"path\"}. Result: {\"path\",\"pages\"}."),
     ];
