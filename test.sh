@@ -22,6 +22,19 @@ if ! command -v etcd >/dev/null 2>&1; then
   $sudo systemctl disable --now etcd >/dev/null 2>&1 || true
 fi
 
+# The S3 tests run a real S3-compatible server: the s3rver npm package, installed here (node and npm are required).
+if [ ! -f tests/.tools/node_modules/s3rver/bin/s3rver.js ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "test.sh: node and npm are required for the S3 tests (apt-get install nodejs npm)" >&2
+    exit 1
+  fi
+  echo "test.sh: installing s3rver (npm) for the S3 tests" >&2
+  if ! npm install --prefix tests/.tools --no-audit --no-fund --silent s3rver@3.7.1 >/dev/null 2>&1; then
+    echo "test.sh: could not install s3rver with npm; run: npm install --prefix tests/.tools s3rver@3.7.1" >&2
+    exit 1
+  fi
+fi
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

@@ -47,6 +47,20 @@ public sealed partial class DoraClient : IAsyncDisposable
         options.Validate();
         logger ??= NullLogger.Instance;
         ClusterView cluster = await ClusterView.StartAsync(registry, options.Cluster, logger, cancellationToken).ConfigureAwait(false);
+        if (options.UnderStorageMounts is { } mounts && options.FallbackToUnderStorage)
+        {
+            // Falling back to stores other than the workers' would read other bytes: refuse at once, naming both tables.
+            try
+            {
+                MountAgreement.Check(mounts.Describe(), cluster.Membership, "this client");
+            }
+            catch
+            {
+                await cluster.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
         return new DoraClient(cluster, options, logger);
     }
 

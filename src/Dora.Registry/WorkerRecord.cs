@@ -37,6 +37,12 @@ public sealed record WorkerRecord
     /// <summary>Dora version of the worker.</summary>
     public string Version { get; init; } = string.Empty;
 
+    /// <summary>The mount table this worker serves, one line per mount (no credentials); null when not advertised.</summary>
+    public IReadOnlyList<string>? Mounts { get; init; }
+
+    /// <summary>Most mounts a record may list.</summary>
+    public const int MaxMounts = 64;
+
     /// <summary>The record as the registry stores it (UTF-8 JSON).</summary>
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, RegistryJson.Default.WorkerRecord);
 
@@ -55,6 +61,16 @@ public sealed record WorkerRecord
         writer.WriteNumber("capacityBytes", CapacityBytes);
         writer.WriteString("startedAt", StartedAt);
         writer.WriteString("version", Version);
+        if (Mounts is not null)
+        {
+            writer.WriteStartArray("mounts");
+            foreach (string mount in Mounts)
+            {
+                writer.WriteStringValue(mount);
+            }
+
+            writer.WriteEndArray();
+        }
     }
 
     /// <summary>
@@ -109,6 +125,11 @@ public sealed record WorkerRecord
             {
                 throw new FormatException($"Worker '{Id}' has {name} {port}; ports are 0 (not served) to 65535.");
             }
+        }
+
+        if (Mounts is { Count: > MaxMounts } || Mounts?.Any(m => m is null || m.Length > 1024) == true)
+        {
+            throw new FormatException($"Worker '{Id}' lists more than {MaxMounts} mounts or a mount over 1024 characters.");
         }
 
         if (CapacityBytes < 0)

@@ -9,6 +9,7 @@ namespace Dora.Cli.CommandLine;
 internal sealed class ArgumentReader
 {
     private readonly Dictionary<string, string?> _options = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _repeated = new(StringComparer.Ordinal);
     private readonly HashSet<string> _read = new(StringComparer.Ordinal);
 
     public ArgumentReader(IReadOnlyList<string> arguments, IReadOnlySet<string> flags)
@@ -43,7 +44,14 @@ internal sealed class ArgumentReader
 
             if (!_options.TryAdd(name, value))
             {
-                throw new UsageException($"option '{name}' is given more than once");
+                // Kept for options that may repeat (Strings); String refuses a repeated option.
+                if (!_repeated.TryGetValue(name, out List<string>? all))
+                {
+                    all = [_options[name]!];
+                    _repeated[name] = all;
+                }
+
+                all.Add(value!);
             }
         }
     }
@@ -51,7 +59,16 @@ internal sealed class ArgumentReader
     public string? String(string name)
     {
         _read.Add(name);
-        return _options.GetValueOrDefault(name);
+        return _repeated.ContainsKey(name)
+            ? throw new UsageException($"option '{name}' is given more than once")
+            : _options.GetValueOrDefault(name);
+    }
+
+    /// <summary>Every value of an option that may be given several times, in order.</summary>
+    public IReadOnlyList<string> Strings(string name)
+    {
+        _read.Add(name);
+        return _repeated.TryGetValue(name, out List<string>? all) ? all : _options.TryGetValue(name, out string? one) && one is not null ? [one] : [];
     }
 
     public bool Flag(string name) => String(name) is { } value && value != "false";

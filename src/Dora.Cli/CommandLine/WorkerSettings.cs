@@ -59,10 +59,10 @@ internal sealed record WorkerSettings(
         return settings;
     }
 
-    /// <summary>A worker over <paramref name="folder"/> mounted at the root.</summary>
-    public WorkerOptions ToWorkerOptions(string folder) => new()
+    /// <summary>A worker over <paramref name="mounts"/>.</summary>
+    public WorkerOptions ToWorkerOptions(MountTable mounts) => new()
     {
-        Mounts = new MountTable([new Mount(DoraPath.Root, new LocalUnderStorage(folder), Consistency, Ttl)]),
+        Mounts = mounts,
         Pages = new PageStoreOptions
         {
             Directories = [new CacheDirectoryOptions(Path.Combine(CacheDirectory, "pages"), CacheSize)],

@@ -15,12 +15,12 @@ internal static class LocalCommand
 {
     public const string Usage = """
         dora local [options]
-          --ufs DIR            folder to serve (default: a generated sample dataset in .dora/sample)
+          --ufs DIR            folder to serve at / (default, without --mount: a generated sample dataset in .dora/sample)
           --workers N          workers to run, 1 to 16 (default 2); worker i keeps its cache in <cache-dir>/worker-i
           --scheduler-port N   the scheduler's REST port (default 8818, else the next free one; 0: any free port);
                                its job store is <cache-dir>/scheduler
 
-        """ + WorkerSettings.Usage + """
+        """ + MountSettings.Usage + WorkerSettings.Usage + """
                                (--http-port, --stream-port and --flight-port are the first worker's; the others take
                                 the next free ones)
         """;
@@ -32,23 +32,20 @@ internal static class LocalCommand
         var workerCount = reader.Int("--workers", 2, 1, 16);
         var schedulerPort = reader.Int("--scheduler-port", Scheduler.SchedulerOptions.DefaultPort, 0, 65535);
         var settings = WorkerSettings.Read(reader);
-        reader.EnsureAllRead();
-
-        var sample = ufs is null;
-        var folder = Path.GetFullPath(ufs ?? Path.Combine(".dora", "sample"));
+        bool sample = ufs is null && reader.Strings("--mount").Count == 0;
         if (sample)
         {
-            Console.WriteLine($"Generating the sample dataset in {folder} ...");
-            await SampleDataset.EnsureAsync(folder, cancellationToken).ConfigureAwait(false);
+            ufs = Path.GetFullPath(Path.Combine(".dora", "sample"));
+            Console.WriteLine($"Generating the sample dataset in {ufs} ...");
+            await SampleDataset.EnsureAsync(ufs, cancellationToken).ConfigureAwait(false);
         }
-        else if (!Directory.Exists(folder))
-        {
-            throw new UsageException($"option '--ufs': the folder '{folder}' does not exist");
-        }
+
+        var mounts = MountSettings.Read(reader, ufs, settings);
+        reader.EnsureAllRead();
 
         await using var cluster = await LocalCluster.StartAsync(
             workerCount,
-            i => (settings with { CacheDirectory = Path.Combine(settings.CacheDirectory, $"worker-{i}") }).ToWorkerOptions(folder),
+            i => (settings with { CacheDirectory = Path.Combine(settings.CacheDirectory, $"worker-{i}") }).ToWorkerOptions(mounts.Open()),
             logging => logging.SetMinimumLevel(LogLevel.Warning),
             cancellationToken).ConfigureAwait(false);
         await using var scheduler = await Scheduler.SchedulerHost.StartAsync(
@@ -66,10 +63,10 @@ internal static class LocalCommand
             cancellationToken).ConfigureAwait(false);
         var clusterFile = Path.GetFullPath(RegistrySettings.ClusterFile);
         var schedulerRecord = await cluster.Registry.ReadSchedulerAsync(cancellationToken).ConfigureAwait(false);
-        await cluster.WriteClusterFileAsync(clusterFile, $"file://{folder}", PlacementPolicies.DefaultName, schedulerRecord, cancellationToken).ConfigureAwait(false);
+        await cluster.WriteClusterFileAsync(clusterFile, string.Join("; ", mounts.Describe()), PlacementPolicies.DefaultName, schedulerRecord, cancellationToken).ConfigureAwait(false);
         try
         {
-            PrintBanner(cluster, folder, sample, settings, clusterFile, scheduler.Url);
+            PrintBanner(cluster, mounts, sample, settings, clusterFile, scheduler.Url);
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
@@ -88,12 +85,16 @@ internal static class LocalCommand
         return 0;
     }
 
-    private static void PrintBanner(LocalCluster cluster, string folder, bool sample, WorkerSettings settings, string clusterFile, string schedulerUrl)
+    private static void PrintBanner(LocalCluster cluster, MountSettings mounts, bool sample, WorkerSettings settings, string clusterFile, string schedulerUrl)
     {
         var example = sample ? "/trips/2024/part-0.parquet" : "/<file>";
         var http = cluster.Workers[0].HttpAddress.ToString().TrimEnd('/');
         Console.WriteLine($"Dora local is running: {cluster.Workers.Count} workers.");
-        Console.WriteLine($"  under storage  {folder}{(sample ? " (sample data)" : string.Empty)}");
+        foreach (string mount in mounts.Describe())
+        {
+            Console.WriteLine($"  mount          {mount}{(sample ? " (sample data)" : string.Empty)}");
+        }
+
         Console.WriteLine($"  cache          {settings.Describe()}, per worker");
         Console.WriteLine($"  consistency    {settings.Consistency.ToString().ToLowerInvariant()}{(settings.Consistency == ConsistencyMode.Ttl ? $" ({settings.Ttl.TotalSeconds:0} s)" : string.Empty)}");
         foreach (var worker in cluster.Workers)

@@ -10,26 +10,32 @@ namespace Dora.Cli.Commands;
 internal static class WorkerCommand
 {
     public const string Usage = """
-        dora worker --ufs DIR --registry ADDRESS [options]
-          --ufs DIR            folder this cluster caches (the same on every worker)
+        dora worker (--ufs DIR | --mount PREFIX=URI ...) --registry ADDRESS [options]
+          --ufs DIR            folder this cluster caches at / (the same stores on every worker)
           --bind ADDRESS       address the endpoints listen on (default 127.0.0.1; 0.0.0.0 for other machines)
           --host NAME          host name advertised to clients (default: the bind address, or this machine's name)
           --worker-id ID       use this id instead of the one kept in the cache directory
           --lease-ttl SECONDS  etcd lease TTL: a crashed worker leaves the ring after this long (default 15)
 
-        """ + RegistrySettings.Usage + WorkerSettings.Usage;
+        """ + MountSettings.Usage + RegistrySettings.Usage + WorkerSettings.Usage;
 
     public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         var reader = new ArgumentReader(arguments, new HashSet<string>());
-        var ufs = reader.String("--ufs") ?? throw new UsageException("option '--ufs' is required: the folder this cluster caches");
+        var ufs = reader.String("--ufs");
         var bindText = reader.String("--bind") ?? "127.0.0.1";
         var advertised = reader.String("--host");
         var workerId = reader.String("--worker-id");
         var leaseTtl = TimeSpan.FromSeconds(reader.Int("--lease-ttl", 15, 2, 3600));
         var registrySettings = RegistrySettings.Read(reader, allowClusterFile: false);
         var storage = WorkerSettings.Read(reader);
+        var mounts = MountSettings.Read(reader, ufs, storage);
         reader.EnsureAllRead();
+        if (mounts.IsEmpty)
+        {
+            throw new UsageException("give the stores this cluster caches: --ufs DIR, or one or more --mount PREFIX=URI");
+        }
+
         if (!IPAddress.TryParse(bindText, out var bind))
         {
             throw new UsageException($"option '--bind' must be an IP address such as 127.0.0.1 or 0.0.0.0 (was '{bindText}')");
@@ -40,15 +46,9 @@ internal static class WorkerCommand
             throw new UsageException($"option '--worker-id' must be 1 to {WorkerRecord.MaxIdLength} letters, digits, '.', '_' or '-' (was '{workerId}')");
         }
 
-        var folder = Path.GetFullPath(ufs);
-        if (!Directory.Exists(folder))
-        {
-            throw new UsageException($"option '--ufs': the folder '{folder}' does not exist");
-        }
-
         using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
         await using var registry = registrySettings.Open(leaseTtl, loggers.CreateLogger("Dora.Registry"));
-        var options = storage.ToWorkerOptions(folder) with
+        var options = storage.ToWorkerOptions(mounts.Open()) with
         {
             HttpAddress = bind,
             AdvertisedHost = advertised,
@@ -63,7 +63,7 @@ internal static class WorkerCommand
             Dora worker {record.Id} is serving.
               registry       {registry.Description}
               advertised     {record.Host}, HTTP port {record.HttpPort}
-              under storage  {folder}
+              mounts         {string.Join("; ", mounts.Describe())}
               cache          {storage.Describe()}
             Stop with Ctrl+C or SIGTERM (it deregisters at once).
             """);

@@ -33,5 +33,7 @@ public sealed class Mount
     /// <summary>How long metadata is trusted in <see cref="ConsistencyMode.Ttl"/> mode.</summary>
     public TimeSpan Ttl { get; }
 
-    public override string ToString() => $"{Prefix} -> {Storage.Description} ({Consistency.ToString().ToLowerInvariant()})";
+    /// <summary><c>/lake -> s3://bucket/prefix at http://host:9000 (path-style) (ttl 60 s)</c>: compared between workers, so never with credentials.</summary>
+    public override string ToString() =>
+        $"{Prefix} -> {Storage.Description} ({Consistency.ToString().ToLowerInvariant()}{(Consistency == ConsistencyMode.Ttl ? $" {Ttl.TotalSeconds:0.###} s" : string.Empty)})";
 }

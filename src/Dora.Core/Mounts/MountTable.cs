@@ -27,6 +27,9 @@ public sealed class MountTable : IDisposable
 
     public IReadOnlyList<Mount> Mounts => _mounts;
 
+    /// <summary>One line per mount, in prefix order: what workers advertise and compare, so they serve the same table.</summary>
+    public IReadOnlyList<string> Describe() => [.. _mounts.OrderBy(m => m.Prefix.Value, StringComparer.Ordinal).Select(m => m.ToString())];
+
     /// <summary>The mount that serves <paramref name="path"/> and the path relative to its storage.</summary>
     /// <exception cref="DoraFileNotFoundException">No mount covers the path.</exception>
     public ResolvedPath Resolve(DoraPath path)

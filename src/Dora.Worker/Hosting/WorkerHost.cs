@@ -147,9 +147,13 @@ public sealed class WorkerHost : IAsyncDisposable
             capacity += directory.QuotaBytes;
         }
 
+        // A worker whose stores differ from the cluster's would serve other bytes for the same paths: it does not join.
+        IReadOnlyList<string> mounts = options.Mounts.Describe();
+        MountAgreement.Check(mounts, await options.Registry!.ReadAsync(cancellationToken).ConfigureAwait(false), $"worker {Identity.Id}", Identity.Id);
         var record = new WorkerRecord
         {
             Id = Identity.Id,
+            Mounts = mounts,
             Host = options.EffectiveAdvertisedHost,
             HttpPort = HttpAddress.Port,
             StreamPort = StreamPort,
