@@ -9,6 +9,7 @@
 #   benchmarks/run.sh projection [--row-groups 8] [--rows 250000]                               (P9)
 #   benchmarks/run.sh load [--files 64] [--file-mib 32] [--small-files 100000]                (P8; installs fio)
 #     DORA_BENCH_CACHE=DIR puts the workers' caches on another device; DORA_BENCH_WORKERS=N (default 2)
+#   benchmarks/run.sh s3 [--object-mib 256] [--rounds 3]   (S3 cold/hot vs direct AWSSDK reads; installs s3rver with npm)
 #   benchmarks/run.sh loadprobe [--concurrency 8]   the storage engine's LOAD alone, no scheduler (diagnosis for P8)
 # The stream benchmark installs its baselines (iperf3, nginx-light) with apt-get when they are missing.
 # Work files go to benchmarks/.work (DORA_BENCH_DIR to move them); the restart benchmark needs pages x page-size of disk
@@ -33,6 +34,9 @@ fi
 if [ "${1:-all}" = "load" ] && ! command -v fio >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq fio >/dev/null
+fi
+if [ "${1:-all}" = "s3" ] && [ ! -f tests/.tools/node_modules/s3rver/bin/s3rver.js ]; then
+  npm install --prefix tests/.tools --no-audit --no-fund --silent s3rver@3.7.1 >/dev/null
 fi
 dotnet build benchmarks/Dora.Benchmarks -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary"
 /usr/bin/time -f "peak RSS (time -v): %M KiB, wall %e s" dotnet artifacts/bin/Dora.Benchmarks/release/Dora.Benchmarks.dll "${@:-all}"

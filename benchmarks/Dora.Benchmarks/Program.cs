@@ -13,6 +13,7 @@ using Dora.TestSupport;
 //   stream    P1, P2, P3, P4 hot reads over the page stream vs iperf3, Flight, nginx (sendfile, Range GETs) and pread
 //   flight    P2b Dora's Flight service vs a server on the packaged FlightServer base class, same range batches
 //   load      P8 load jobs: 64 Parquet files vs fio reading the folder; 100k small files, files/s per worker
+//   s3        reading an object from s3rver through Dora, cold and hot, vs AWSSDK.S3 reading it directly
 //   projection P9 two of twenty Parquet columns through Flight chunk tickets vs the whole file
 var mode = args.Length > 0 ? args[0] : "all";
 var work = Path.GetFullPath(Environment.GetEnvironmentVariable("DORA_BENCH_DIR") ?? Path.Combine("benchmarks", ".work"));
@@ -60,6 +61,11 @@ if (mode is "load")
 if (mode is "loadprobe")
 {
     await LoadEngineProbe.RunAsync(work, int.Parse(Option("--concurrency", "8"), CultureInfo.InvariantCulture));
+}
+
+if (mode is "s3")
+{
+    await S3Bench.RunAsync(work, long.Parse(Option("--object-mib", "256"), CultureInfo.InvariantCulture) << 20, int.Parse(Option("--rounds", "3"), CultureInfo.InvariantCulture));
 }
 
 if (mode is "projection")

@@ -108,6 +108,13 @@ public sealed class LocalClusterCommandTests : IAsyncLifetime, IDisposable
     [InlineData(new[] { "ls" }, 2, "needs a path")]
     [InlineData(new[] { "cat", "/big.bin", "--offset", "-5" }, 2, "option '--offset'")]
     [InlineData(new[] { "ls", "/", "--bogus", "1" }, 2, "unknown option '--bogus'")]
+    [InlineData(new[] { "worker", "--registry", "static:none.json", "--mount", "lake" }, 2, "is not PREFIX=URI")]
+    [InlineData(new[] { "worker", "--registry", "static:none.json", "--mount", "/lake=ftp://host/x" }, 2, "is not a file:// or s3:// URI")]
+    [InlineData(new[] { "worker", "--registry", "static:none.json", "--mount", "/lake=s3://Bad_Bucket/x" }, 2, "not a valid bucket name")]
+    [InlineData(new[] { "worker", "--registry", "static:none.json", "--mount", "/=file:///no/such/folder" }, 2, "does not exist")]
+    [InlineData(new[] { "worker", "--registry", "static:none.json", "--mount", "/a=s3://bucket/x?consistency=sometimes" }, 2, "must be ttl, immutable or always")]
+    [InlineData(new[] { "worker", "--registry", "static:none.json", "--mount", "/=s3://bucket/x", "--s3-access-key", "AKIA" }, 2, "or neither")]
+    [InlineData(new[] { "worker", "--registry", "static:none.json" }, 2, "--ufs DIR, or one or more --mount")]
     public async Task Bad_client_commands_fail_with_the_reason(string[] arguments, int exitCode, string expected)
     {
         (int code, string output) = await DoraProcess.RunAsync(_directory.Path, arguments);

@@ -115,7 +115,7 @@ public sealed class WorkerProcessTests : IAsyncLifetime, IDisposable
 
     [Theory]
     [InlineData(new[] { "worker", "--ufs", "ufs" }, "option '--registry' is required")]
-    [InlineData(new[] { "worker", "--registry", "etcd://127.0.0.1:1" }, "option '--ufs' is required")]
+    [InlineData(new[] { "worker", "--registry", "etcd://127.0.0.1:1" }, "--ufs DIR, or one or more --mount")]
     [InlineData(new[] { "worker", "--ufs", "ufs", "--registry", "etcd://127.0.0.1:1", "--lease-ttl", "1" }, "option '--lease-ttl'")]
     [InlineData(new[] { "worker", "--ufs", "ufs", "--registry", "etcd://127.0.0.1:1", "--worker-id", "a/b" }, "option '--worker-id'")]
     [InlineData(new[] { "workers", "--registry", "zk://x" }, "not understood")]

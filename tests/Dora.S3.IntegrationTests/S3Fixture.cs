@@ -26,22 +26,12 @@ public sealed class S3Fixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Server = await S3ServerProcess.StartAsync("data");
-        Direct = new AmazonS3Client(
-            new Amazon.Runtime.BasicAWSCredentials(S3ServerProcess.AccessKey, S3ServerProcess.SecretKey),
-            new AmazonS3Config
-            {
-                ServiceURL = Server.Endpoint.ToString(),
-                ForcePathStyle = true,
-                AuthenticationRegion = "us-east-1",
-                RequestChecksumCalculation = Amazon.Runtime.RequestChecksumCalculation.WHEN_REQUIRED,
-                ResponseChecksumValidation = Amazon.Runtime.ResponseChecksumValidation.WHEN_REQUIRED,
-            });
+        Direct = Server.DirectClient();
     }
 
     public async Task PutAsync(string key, byte[] bytes)
     {
         using var stream = new MemoryStream(bytes);
-        // Plain signed uploads: s3rver does not decode aws-chunked bodies.
         await Direct.PutObjectAsync(new PutObjectRequest { BucketName = "data", Key = key, InputStream = stream, UseChunkEncoding = false }).Within();
     }
 

@@ -27,6 +27,21 @@ public sealed class S3ServerProcess : IAsyncDisposable
 
     public Uri Endpoint => new($"http://127.0.0.1:{Port}");
 
+    /// <summary>
+    /// An AWSSDK client straight to this server (path-style, s3rver's credentials, plain signed uploads: s3rver does
+    /// not decode aws-chunked bodies, so uploads must set <c>UseChunkEncoding = false</c>).
+    /// </summary>
+    public Amazon.S3.AmazonS3Client DirectClient() => new(
+        new Amazon.Runtime.BasicAWSCredentials(AccessKey, SecretKey),
+        new Amazon.S3.AmazonS3Config
+        {
+            ServiceURL = Endpoint.ToString(),
+            ForcePathStyle = true,
+            AuthenticationRegion = "us-east-1",
+            RequestChecksumCalculation = Amazon.Runtime.RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = Amazon.Runtime.ResponseChecksumValidation.WHEN_REQUIRED,
+        });
+
     /// <summary>The mount URI of a bucket (and prefix) on this server.</summary>
     public string MountUri(string bucket, string prefix = "") => $"s3://{bucket}/{prefix}?endpoint={Endpoint}";
 
