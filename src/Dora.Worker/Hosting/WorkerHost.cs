@@ -189,6 +189,7 @@ public sealed class WorkerHost : IAsyncDisposable
         {
             // Leave the ring first, so clients stop routing here before the endpoints close.
             await _registration.DisposeAsync().ConfigureAwait(false);
+            _metrics.SetRegistered(false);
         }
 
         if (_cluster is not null)
