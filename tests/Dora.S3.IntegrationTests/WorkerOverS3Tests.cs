@@ -48,6 +48,15 @@ public sealed class WorkerOverS3Tests : IClassFixture<S3Fixture>, IDisposable
         return (cluster, client);
     }
 
+    /// <summary>Pages are written behind the reads: waits until every worker has written what it read.</summary>
+    private static async Task IdleAsync(LocalCluster cluster)
+    {
+        foreach (WorkerHost worker in cluster.Workers)
+        {
+            await worker.Engine.Pages.WhenIdleAsync(CancellationToken.None).Within();
+        }
+    }
+
     private static async Task<byte[]> ReadAllAsync(DoraClient client, string path, long length)
     {
         byte[] bytes = new byte[length];
@@ -96,6 +105,7 @@ public sealed class WorkerOverS3Tests : IClassFixture<S3Fixture>, IDisposable
 
             Assert.Equal(31, names.Count);
             Assert.Contains("part-0.bin", names);
+            await IdleAsync(cluster);
             Assert.Equal(lakeBytes.Length, (await client.StatAsync("/lake/events/part-0.bin")).CachedBytes);
         }
     }
@@ -113,6 +123,7 @@ public sealed class WorkerOverS3Tests : IClassFixture<S3Fixture>, IDisposable
             Assert.Equal(first, await ReadAllAsync(client, "/lake/changing.bin", first.Length));
             await _s3.PutAsync("lake-root/changing.bin", second);
             Assert.Equal(second, await ReadAllAsync(client, "/lake/changing.bin", second.Length));
+            await IdleAsync(cluster);
             Assert.Equal(second.Length, (await client.StatAsync("/lake/changing.bin")).CachedBytes);
         }
     }
@@ -161,6 +172,7 @@ public sealed class WorkerOverS3Tests : IClassFixture<S3Fixture>, IDisposable
 
             // Back: every byte is right, whether it comes from the pages cached before or fetched now.
             Assert.Equal(bytes, await ReadAllAsync(client, "/lake/outage.bin", bytes.Length));
+            await IdleAsync(cluster);
             Assert.Equal(bytes.Length, (await client.StatAsync("/lake/outage.bin")).CachedBytes);
         }
     }
