@@ -114,7 +114,7 @@ public sealed class LocalClusterCommandTests : IAsyncLifetime, IDisposable
     [InlineData(new[] { "worker", "--registry", "static:none.json", "--mount", "/=file:///no/such/folder" }, 2, "does not exist")]
     [InlineData(new[] { "worker", "--registry", "static:none.json", "--mount", "/a=s3://bucket/x?consistency=sometimes" }, 2, "must be ttl, immutable or always")]
     [InlineData(new[] { "worker", "--registry", "static:none.json", "--mount", "/=s3://bucket/x", "--s3-access-key", "AKIA" }, 2, "or neither")]
-    [InlineData(new[] { "worker", "--registry", "static:none.json" }, 2, "--ufs DIR, or one or more --mount")]
+    [InlineData(new[] { "worker", "--registry", "static:none.json" }, 1, "does not exist")]
     public async Task Bad_client_commands_fail_with_the_reason(string[] arguments, int exitCode, string expected)
     {
         (int code, string output) = await DoraProcess.RunAsync(_directory.Path, arguments);

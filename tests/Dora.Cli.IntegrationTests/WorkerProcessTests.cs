@@ -100,6 +100,36 @@ public sealed class WorkerProcessTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_worker_without_mounts_adopts_the_clusters_table_and_one_with_another_table_is_refused()
+    {
+        await using DoraProcess first = StartWorker("cache-m1", "mounts");
+        await first.WaitForOutputAsync("is serving");
+
+        // No --ufs, no --mount: the worker serves what the running worker advertises.
+        await using DoraProcess second = DoraProcess.Start(
+            _directory.Path,
+            "worker", "--registry", Etcd.RegistryAddress, "--cluster", "mounts", "--cache-dir", "cache-m2",
+            "--http-port", "0", "--stream-port", "0", "--flight-port", "0", "--lease-ttl", "2");
+        await second.WaitForOutputAsync("is serving");
+        JsonElement[] listed = await ListWorkersAsync("mounts");
+        Assert.Equal(2, listed.Length);
+        string table = listed[0].GetProperty("mounts").GetRawText();
+        Assert.Contains("/=file://", table, StringComparison.Ordinal);
+        Assert.Equal(table, listed[1].GetProperty("mounts").GetRawText());
+
+        // Another folder at / would serve other bytes for the same paths: refused, naming both tables.
+        Directory.CreateDirectory(_directory.Combine("other"));
+        (int code, string output) = await DoraProcess.RunAsync(
+            _directory.Path,
+            "worker", "--ufs", "other", "--registry", Etcd.RegistryAddress, "--cluster", "mounts", "--cache-dir", "cache-m3",
+            "--http-port", "0", "--stream-port", "0", "--flight-port", "0", "--lease-ttl", "2");
+        Assert.Equal(1, code);
+        Assert.Contains("differs from worker", output, StringComparison.Ordinal);
+        Assert.Contains("other", output, StringComparison.Ordinal);
+        Assert.Equal(2, (await ListWorkersAsync("mounts")).Length);
+    }
+
+    [Fact]
     public async Task A_second_worker_claiming_a_live_id_is_refused_and_exits_with_the_reason()
     {
         await using DoraProcess first = StartWorker("cache-a", "dup", "--worker-id", "w-shared");
@@ -115,7 +145,7 @@ public sealed class WorkerProcessTests : IAsyncLifetime, IDisposable
 
     [Theory]
     [InlineData(new[] { "worker", "--ufs", "ufs" }, "option '--registry' is required")]
-    [InlineData(new[] { "worker", "--registry", "etcd://127.0.0.1:1" }, "--ufs DIR, or one or more --mount")]
+    [InlineData(new[] { "worker", "--registry", "etcd://127.0.0.1:1", "--mount", "/=s3://x" }, "not a valid bucket name")]
     [InlineData(new[] { "worker", "--ufs", "ufs", "--registry", "etcd://127.0.0.1:1", "--lease-ttl", "1" }, "option '--lease-ttl'")]
     [InlineData(new[] { "worker", "--ufs", "ufs", "--registry", "etcd://127.0.0.1:1", "--worker-id", "a/b" }, "option '--worker-id'")]
     [InlineData(new[] { "workers", "--registry", "zk://x" }, "not understood")]

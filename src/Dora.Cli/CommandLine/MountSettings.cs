@@ -65,6 +65,28 @@ internal sealed record MountSettings(IReadOnlyList<MountSpec> Specs, S3Options S
 
     public bool IsEmpty => Specs.Count == 0;
 
+    /// <summary>
+    /// The mount table the cluster's running workers advertise, for a worker started without <c>--ufs</c> or
+    /// <c>--mount</c>; null when no worker advertises one.
+    /// </summary>
+    public static async Task<MountSettings?> AdoptAsync(Registry.IClusterRegistry registry, S3Options s3, CancellationToken cancellationToken)
+    {
+        Registry.Membership membership = await registry.ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (membership.Workers.FirstOrDefault(w => w.Mounts is { Count: > 0 }) is not { } worker)
+        {
+            return null;
+        }
+
+        try
+        {
+            return new MountSettings([.. worker.Mounts!.Select(line => MountSpec.Parse(line, ConsistencyMode.Ttl, Mount.DefaultTtl))], s3);
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException($"worker {worker.Id} advertises a mount table this worker cannot adopt ({e.Message}); give --ufs or --mount");
+        }
+    }
+
     /// <summary>Opens every store (a worker gets its own table: stores are not shared between workers).</summary>
     public MountTable Open()
     {
@@ -73,7 +95,7 @@ internal sealed record MountSettings(IReadOnlyList<MountSpec> Specs, S3Options S
         {
             foreach (MountSpec spec in Specs)
             {
-                mounts.Add(new Mount(spec.Prefix, OpenStore(spec), spec.Consistency, spec.Ttl));
+                mounts.Add(new Mount(spec.Prefix, OpenStore(spec), spec.Consistency, spec.Ttl) { Spec = spec });
             }
 
             return new MountTable(mounts);

@@ -11,7 +11,8 @@ internal static class WorkerCommand
 {
     public const string Usage = """
         dora worker (--ufs DIR | --mount PREFIX=URI ...) --registry ADDRESS [options]
-          --ufs DIR            folder this cluster caches at / (the same stores on every worker)
+          --ufs DIR            folder this cluster caches at / (the same stores on every worker); without --ufs
+                               and --mount the worker adopts the mount table the running workers advertise
           --bind ADDRESS       address the endpoints listen on (default 127.0.0.1; 0.0.0.0 for other machines)
           --host NAME          host name advertised to clients (default: the bind address, or this machine's name)
           --worker-id ID       use this id instead of the one kept in the cache directory
@@ -31,10 +32,6 @@ internal static class WorkerCommand
         var storage = WorkerSettings.Read(reader);
         var mounts = MountSettings.Read(reader, ufs, storage);
         reader.EnsureAllRead();
-        if (mounts.IsEmpty)
-        {
-            throw new UsageException("give the stores this cluster caches: --ufs DIR, or one or more --mount PREFIX=URI");
-        }
 
         if (!IPAddress.TryParse(bindText, out var bind))
         {
@@ -48,6 +45,13 @@ internal static class WorkerCommand
 
         using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
         await using var registry = registrySettings.Open(leaseTtl, loggers.CreateLogger("Dora.Registry"));
+        if (mounts.IsEmpty)
+        {
+            // Without --ufs or --mount, the worker joins with the mount table the cluster's workers already serve.
+            mounts = await MountSettings.AdoptAsync(registry, mounts.S3, cancellationToken).ConfigureAwait(false)
+                ?? throw new UsageException("give the stores this cluster caches: --ufs DIR, or one or more --mount PREFIX=URI (no running worker advertises a mount table to adopt)");
+        }
+
         var options = storage.ToWorkerOptions(mounts.Open()) with
         {
             HttpAddress = bind,

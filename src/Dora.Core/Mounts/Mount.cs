@@ -26,6 +26,9 @@ public sealed class Mount
 
     public DoraPath Prefix { get; }
 
+    /// <summary>How the mount was given (a command line's <c>--mount</c>), when it was; what workers advertise then.</summary>
+    public MountSpec? Spec { get; init; }
+
     public IUnderStorage Storage { get; }
 
     public ConsistencyMode Consistency { get; }
@@ -34,6 +37,6 @@ public sealed class Mount
     public TimeSpan Ttl { get; }
 
     /// <summary><c>/lake -> s3://bucket/prefix at http://host:9000 (path-style) (ttl 60 s)</c>: compared between workers, so never with credentials.</summary>
-    public override string ToString() =>
+    public override string ToString() => Spec?.ToString() ??
         $"{Prefix} -> {Storage.Description} ({Consistency.ToString().ToLowerInvariant()}{(Consistency == ConsistencyMode.Ttl ? $" {Ttl.TotalSeconds:0.###} s" : string.Empty)})";
 }

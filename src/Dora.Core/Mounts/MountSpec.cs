@@ -67,6 +67,21 @@ public sealed record MountSpec(DoraPath Prefix, Uri Storage, ConsistencyMode Con
         return new MountSpec(prefix, storage, consistency, ttl);
     }
 
+    /// <summary>
+    /// The mount in the form <see cref="Parse"/> reads, with its consistency (and TTL) spelled out:
+    /// <c>/lake=s3://bucket/prefix?endpoint=...&amp;consistency=ttl&amp;ttl=60</c>. It holds no credentials (URIs with
+    /// them are refused), so workers advertise it and a new worker can adopt it.
+    /// </summary>
+    public override string ToString()
+    {
+        string storage = Storage.ToString();
+        string mode = Consistency.ToString().ToLowerInvariant();
+        string options = Consistency == ConsistencyMode.Ttl
+            ? $"consistency={mode}&ttl={(long)Ttl.TotalSeconds}"
+            : $"consistency={mode}";
+        return $"{Prefix}={storage}{(storage.Contains('?', StringComparison.Ordinal) ? '&' : '?')}{options}";
+    }
+
     /// <summary>The local folder of a <c>file://</c> mount.</summary>
     public string LocalFolder => Storage.Scheme == "file" ? Storage.LocalPath : throw new InvalidOperationException($"{Storage} is not a folder");
 }
