@@ -188,7 +188,18 @@ internal sealed class EtcdWorkerRegistration : IWorkerRegistration
                         break;
                     }
 
-                    await EnsureEntryAsync(lease, stop).ConfigureAwait(false);
+                    try
+                    {
+                        await EnsureEntryAsync(lease, stop).ConfigureAwait(false);
+                    }
+                    catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+                    {
+                        // The lease ended between the keep-alive answer and the rewrite (revoked, or expired just then).
+                        RegistryLog.LeaseLost(_registry.Logger, Worker.Id, lease, "etcd no longer knows it");
+                        await RenewAsync(stop).ConfigureAwait(false);
+                        break;
+                    }
+
                     failing = false;
                     backoff.Reset();
                     await Task.Delay(interval, stop).ConfigureAwait(false);
