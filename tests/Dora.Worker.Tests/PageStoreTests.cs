@@ -153,7 +153,9 @@ public sealed class PageStoreTests
         using var t = new TestEngine(PageSize);
         var bytes = t.WriteFile("f.bin", 2 * PageSize, seed: 4);
         await t.ReadAsync("/f.bin", 0, bytes.Length);
-        foreach (var file in t.PageFiles())
+        string[] files = [.. t.PageFiles()];
+        Assert.Equal(2, files.Length);
+        foreach (var file in files)
         {
             File.Delete(file);
         }
