@@ -25,21 +25,10 @@ public readonly ref struct FlatTable
     /// <summary>The root table, which the buffer's first four bytes point at.</summary>
     public static FlatTable Root(ReadOnlySpan<byte> buffer) => new(buffer, ReadInt32(buffer, 0));
 
-    public short GetInt16(int field, short absent = 0) =>
-        FieldOffset(field) is var at and not 0 ? BinaryPrimitives.ReadInt16LittleEndian(_buffer[(_position + at)..]) : absent;
-
     public byte GetByte(int field) => FieldOffset(field) is var at and not 0 ? _buffer[_position + at] : (byte)0;
 
     public long GetInt64(int field) =>
         FieldOffset(field) is var at and not 0 ? BinaryPrimitives.ReadInt64LittleEndian(_buffer[(_position + at)..]) : 0;
-
-    /// <summary>The table a field refers to; false when the field is absent.</summary>
-    public bool TryGetTable(int field, out FlatTable table)
-    {
-        int reference = Reference(field);
-        table = reference == 0 ? default : new FlatTable(_buffer, reference);
-        return reference != 0;
-    }
 
     /// <summary>A vector field: where its first element starts and how many it has (0 when absent).</summary>
     public (int Start, int Count) GetVector(int field)
