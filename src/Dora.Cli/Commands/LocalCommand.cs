@@ -47,7 +47,8 @@ internal static class LocalCommand
             workerCount,
             i => (settings with { CacheDirectory = Path.Combine(settings.CacheDirectory, $"worker-{i}") }).ToWorkerOptions(mounts.Open()),
             logging => logging.SetMinimumLevel(LogLevel.Warning),
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken,
+            reservedPorts: schedulerPort == 0 ? null : [schedulerPort]).ConfigureAwait(false);
         await using var scheduler = await Scheduler.SchedulerHost.StartAsync(
             new Scheduler.SchedulerOptions
             {

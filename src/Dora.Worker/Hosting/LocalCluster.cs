@@ -31,9 +31,10 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>
     /// Starts <paramref name="count"/> workers. <paramref name="optionsFor"/> gives worker <c>i</c>'s options (its own
     /// cache directories and mounts); the cluster sets the ports: worker 0 keeps the ones given, the others take the
-    /// next free ones after them (or any free port when the given one is 0).
+    /// next free ones after them (or any free port when the given one is 0), never one of <paramref name="reservedPorts"/>
+    /// (kept for other services of the same cluster, such as the scheduler's).
     /// </summary>
-    public static async Task<LocalCluster> StartAsync(int count, Func<int, WorkerOptions> optionsFor, Action<ILoggingBuilder>? configureLogging, CancellationToken cancellationToken)
+    public static async Task<LocalCluster> StartAsync(int count, Func<int, WorkerOptions> optionsFor, Action<ILoggingBuilder>? configureLogging, CancellationToken cancellationToken, IEnumerable<int>? reservedPorts = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, 64);
@@ -45,7 +46,7 @@ public sealed class LocalCluster : IAsyncDisposable
             int nextHttp = -1;
             int nextStream = -1;
             int nextFlight = -1;
-            var used = new HashSet<int>();
+            var used = new HashSet<int>(reservedPorts ?? []);
             for (int i = 0; i < count; i++)
             {
                 WorkerOptions options = optionsFor(i) with { Registry = registry };
