@@ -28,20 +28,7 @@ public sealed class EtcdProcess : IAsyncDisposable
     public Uri ClientUrl => new($"http://127.0.0.1:{ClientPort}");
 
     /// <summary>Starts a fresh etcd and waits until it serves.</summary>
-    public static async Task<EtcdProcess> StartAsync()
-    {
-        var etcd = new EtcdProcess();
-        try
-        {
-            await etcd.StartAgainAsync().ConfigureAwait(false);
-            return etcd;
-        }
-        catch
-        {
-            await etcd.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    public static Task<EtcdProcess> StartAsync() => ServerProcesses.StartOrDisposeAsync(new EtcdProcess(), etcd => etcd.StartAgainAsync());
 
     /// <summary>Starts the server (again) on the same ports and data directory and waits until it accepts clients.</summary>
     public async Task StartAgainAsync()
@@ -49,28 +36,13 @@ public sealed class EtcdProcess : IAsyncDisposable
         string binary = FindBinary();
         string peer = $"http://127.0.0.1:{_peerPort}";
         string client = $"http://127.0.0.1:{ClientPort}";
-        var start = new ProcessStartInfo(binary)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in new[]
-        {
+        _process = ServerProcesses.Start(binary,
+        [
             "--name", "dora-test", "--data-dir", _data.Path,
             "--listen-client-urls", client, "--advertise-client-urls", client,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", $"dora-test={peer}", "--log-level", "error",
-        })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        _process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {binary}.");
-        _process.OutputDataReceived += static (_, _) => { };
-        _process.ErrorDataReceived += static (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        ]);
         await WaitUntilServingAsync().ConfigureAwait(false);
     }
 

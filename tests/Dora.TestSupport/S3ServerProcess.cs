@@ -46,20 +46,8 @@ public sealed class S3ServerProcess : IAsyncDisposable
     public string MountUri(string bucket, string prefix = "") => $"s3://{bucket}/{prefix}?endpoint={Endpoint}";
 
     /// <summary>Starts a server with these buckets created, and waits until it serves.</summary>
-    public static async Task<S3ServerProcess> StartAsync(params string[] buckets)
-    {
-        var server = new S3ServerProcess(buckets);
-        try
-        {
-            await server.StartAgainAsync().ConfigureAwait(false);
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    public static Task<S3ServerProcess> StartAsync(params string[] buckets) =>
+        ServerProcesses.StartOrDisposeAsync(new S3ServerProcess(buckets), server => server.StartAgainAsync());
 
     public async Task StartAgainAsync()
     {
@@ -69,28 +57,19 @@ public sealed class S3ServerProcess : IAsyncDisposable
             throw new InvalidOperationException("s3rver is not installed; ./test.sh installs it (npm install --prefix tests/.tools s3rver@3.7.1).");
         }
 
-        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         // s3rver hashes continuation tokens with an algorithm OpenSSL 3 keeps in its legacy provider.
-        foreach (string argument in new[] { "--openssl-legacy-provider", script, "-d", _data.Path, "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent" })
-        {
-            start.ArgumentList.Add(argument);
-        }
+        var arguments = new List<string> { "--openssl-legacy-provider", script, "-d", _data.Path, "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent" };
 
         // Buckets are created on the first start only; afterwards they are in the data directory.
         if (!Directory.EnumerateFileSystemEntries(_data.Path).Any())
         {
             foreach (string bucket in _buckets)
             {
-                start.ArgumentList.Add("--configure-bucket");
-                start.ArgumentList.Add(bucket);
+                arguments.AddRange(["--configure-bucket", bucket]);
             }
         }
 
-        _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
-        _process.OutputDataReceived += static (_, _) => { };
-        _process.ErrorDataReceived += static (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        _process = ServerProcesses.Start("node", arguments);
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TestTimeouts.Default)
         {
