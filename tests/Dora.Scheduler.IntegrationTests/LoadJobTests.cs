@@ -173,10 +173,10 @@ public sealed class LoadJobTests : IAsyncLifetime
     [Fact]
     public async Task The_bandwidth_limit_holds_within_ten_percent()
     {
-        // 1.5 MiB at 512 KiB/s: 3 s.
-        JobDocument job = await _cluster.WaitAsync((await _cluster.SubmitAsync("""{"type":"load","path":"/data","recursive":false,"filter":"[ab].bin","bandwidth":"512KiB"}""".Replace("[ab].bin", "?.bin", StringComparison.Ordinal))).Id);
+        // a.bin and b.bin, about 630 KB, at 256 KiB/s: about 2.4 s, so scheduling noise stays well inside the 10%.
+        JobDocument job = await _cluster.WaitAsync((await _cluster.SubmitAsync("""{"type":"load","path":"/data","recursive":false,"filter":"?.bin","bandwidth":"256KiB"}""")).Id);
         Assert.Equal(JobState.Succeeded, job.State);
-        double expected = job.Progress.BytesLoaded / (512.0 * 1024);
+        double expected = job.Progress.BytesLoaded / (256.0 * 1024);
         double took = (job.FinishedAt!.Value - job.StartedAt!.Value).TotalSeconds;
         Assert.InRange(took, expected * 0.9, expected * 1.1);
     }
