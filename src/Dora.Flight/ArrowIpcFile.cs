@@ -35,17 +35,13 @@ internal sealed class ArrowIpcFile
         }
     }
 
-    /// <summary>Positioned reads of an opened file through the cache, for the layout readers.</summary>
-    public static ReadAt ReaderOf(StorageEngine engine, OpenedFile file) =>
-        (offset, destination, cancellationToken) => engine.ReadExactlyAsync(file, offset, destination, cancellationToken);
-
     /// <summary>True when the file starts and ends with the Arrow IPC file magic.</summary>
     public static Task<bool> IsArrowFileAsync(StorageEngine engine, OpenedFile file, CancellationToken cancellationToken) =>
-        ArrowFileLayout.IsArrowFileAsync(ReaderOf(engine, file), file.Length, cancellationToken);
+        ArrowFileLayout.IsArrowFileAsync(EngineReads.ReaderOf(engine, file), file.Length, cancellationToken);
 
     /// <summary>Reads the file's footer and schema message.</summary>
     public static async Task<ArrowIpcFile> OpenAsync(StorageEngine engine, OpenedFile file, CancellationToken cancellationToken) =>
-        new(engine, file, await ArrowFileLayout.ReadAsync(ReaderOf(engine, file), file.Length, file.Path.Value, cancellationToken).ConfigureAwait(false));
+        new(engine, file, await ArrowFileLayout.ReadAsync(EngineReads.ReaderOf(engine, file), file.Length, file.Path.Value, cancellationToken).ConfigureAwait(false));
 
     /// <summary>Reads a block into <paramref name="buffer"/> (at least its length) and returns its message over that buffer.</summary>
     public async Task<IpcMessage> ReadMessageAsync(ArrowFileLayout.Block block, Memory<byte> buffer, CancellationToken cancellationToken)

@@ -9,10 +9,8 @@ using Grpc.Core;
 namespace Dora.Flight;
 
 /// <summary>The <c>batches</c> ticket's DoGet: decoded Parquet row groups, or an Arrow IPC file's batches as stored.</summary>
-internal sealed class BatchStreams(StorageEngine engine, int maxMessageBytes)
+internal sealed class BatchStreams(StorageEngine engine, FlightOptions options)
 {
-    /// <summary>Decoded columns per record batch, in bytes: under the message limit with room for the header.</summary>
-    private int BatchBytes => maxMessageBytes - (256 << 10);
 
     public async Task SendParquetAsync(OpenedFile file, DoraTicket ticket, IAsyncStreamWriter<FlightData> stream, CancellationToken cancellationToken)
     {
@@ -23,7 +21,7 @@ internal sealed class BatchStreams(StorageEngine engine, int maxMessageBytes)
         IReadOnlyList<int> rowGroups = ParquetBatches.RowGroups(parquet.Metadata, ticket.RowGroups, path);
 
         using var encoder = new IpcEncoder(schema);
-        var sender = new BatchSender(encoder, stream, maxMessageBytes);
+        var sender = new BatchSender(encoder, stream, options);
         await stream.WriteMessageAsync(encoder.SchemaMessage).ConfigureAwait(false);
         foreach (int rowGroup in rowGroups)
         {
@@ -31,7 +29,7 @@ internal sealed class BatchStreams(StorageEngine engine, int maxMessageBytes)
             await using (source.ConfigureAwait(false))
             await using (reader.ConfigureAwait(false))
             {
-                foreach (RecordBatch batch in await ParquetBatches.ReadRowGroupAsync(reader, rowGroup, fields, schema, BatchBytes, cancellationToken).ConfigureAwait(false))
+                foreach (RecordBatch batch in await ParquetBatches.ReadRowGroupAsync(reader, rowGroup, fields, schema, options.BatchDataBytes, cancellationToken).ConfigureAwait(false))
                 {
                     using (batch)
                     {
@@ -60,7 +58,7 @@ internal sealed class BatchStreams(StorageEngine engine, int maxMessageBytes)
             ipc.Layout.Batch(index);
         }
 
-        int passThroughBytes = maxMessageBytes - (1 << 10);
+        int passThroughBytes = options.MaxIpcMessageBytes;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(passThroughBytes);
         Apache.Arrow.Ipc.ArrowFileReader? reader = null;
         try
@@ -70,7 +68,7 @@ internal sealed class BatchStreams(StorageEngine engine, int maxMessageBytes)
             {
                 if (dictionary.Length > passThroughBytes)
                 {
-                    throw new TicketException($"'{file.Path}' has a {dictionary.Length}-byte dictionary, more than the {maxMessageBytes}-byte Flight message limit; read the file with range tickets");
+                    throw new TicketException($"'{file.Path}' has a {dictionary.Length}-byte dictionary, more than the {options.MaxMessageBytes}-byte Flight message limit; read the file with range tickets");
                 }
 
                 await stream.WriteMessageAsync(await ipc.ReadMessageAsync(dictionary, buffer, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
@@ -88,7 +86,7 @@ internal sealed class BatchStreams(StorageEngine engine, int maxMessageBytes)
                 reader ??= ipc.OpenReader();
                 using RecordBatch batch = await reader.ReadRecordBatchAsync(index, cancellationToken).ConfigureAwait(false);
                 using var encoder = new IpcEncoder(batch.Schema);
-                await new BatchSender(encoder, stream, maxMessageBytes, recordBatchesOnly: true).SendAsync(batch).ConfigureAwait(false);
+                await new BatchSender(encoder, stream, options, recordBatchesOnly: true).SendAsync(batch).ConfigureAwait(false);
             }
         }
         finally

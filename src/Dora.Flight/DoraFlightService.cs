@@ -21,8 +21,8 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
     private const int MaxListedFlights = 100_000;
 
     private readonly FlightInfos _infos = new(flight);
-    private readonly RangeStream _ranges = new(flight.Engine, flight.Options.MaxMessageBytes);
-    private readonly BatchStreams _batches = new(flight.Engine, flight.Options.MaxMessageBytes);
+    private readonly RangeStream _ranges = new(flight.Engine, flight.Options);
+    private readonly BatchStreams _batches = new(flight.Engine, flight.Options);
 
     private StorageEngine Engine => flight.Engine;
 

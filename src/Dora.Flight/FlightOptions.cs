@@ -9,6 +9,12 @@ public sealed record FlightOptions
     /// </summary>
     public int MaxMessageBytes { get; init; } = 4 << 20;
 
+    /// <summary>Most bytes of an IPC message (header and body) Dora sends: the limit less room for the protobuf framing.</summary>
+    internal int MaxIpcMessageBytes => MaxMessageBytes - (1 << 10);
+
+    /// <summary>Data bytes per range batch and decoded bytes per record batch: room is left for offsets and headers.</summary>
+    internal int BatchDataBytes => MaxMessageBytes - Math.Min(256 << 10, MaxMessageBytes / 4);
+
     /// <summary>Largest range one FlightInfo endpoint covers: 64 MiB, so big reads spread over several DoGet calls.</summary>
     public long MaxEndpointBytes { get; init; } = 64L << 20;
 

@@ -64,5 +64,5 @@ internal sealed class ParquetFooter
 
     /// <exception cref="FileLayoutException">The file is not a Parquet file (or its footer is damaged).</exception>
     public static async Task<ParquetFooter> ReadAsync(StorageEngine engine, OpenedFile file, CancellationToken cancellationToken) =>
-        new(engine, file, await ParquetLayout.ReadAsync(ArrowIpcFile.ReaderOf(engine, file), file.Length, file.Path.Value, cancellationToken).ConfigureAwait(false));
+        new(engine, file, await ParquetLayout.ReadAsync(EngineReads.ReaderOf(engine, file), file.Length, file.Path.Value, cancellationToken).ConfigureAwait(false));
 }

@@ -10,12 +10,9 @@ namespace Dora.Flight;
 /// Streams <c>[offset, end)</c> of a file as <c>range</c> batches. Each batch's pages are read straight into the
 /// body buffer that gRPC then sends, and the next batch is read while the previous one is being sent.
 /// </summary>
-internal sealed class RangeStream(StorageEngine engine, int maxMessageBytes)
+internal sealed class RangeStream(StorageEngine engine, FlightOptions options)
 {
-    /// <summary>Room left in each message for the header, the protobuf framing and the offsets.</summary>
-    private const int MessageOverhead = 256 << 10;
-
-    private int BatchDataBytes => maxMessageBytes - MessageOverhead;
+    private int BatchDataBytes => options.BatchDataBytes;
 
     public async Task SendAsync(OpenedFile file, long offset, long end, IAsyncStreamWriter<FlightData> stream, CancellationToken cancellationToken)
     {

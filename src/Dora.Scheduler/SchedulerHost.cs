@@ -82,7 +82,7 @@ public sealed class SchedulerHost : IAsyncDisposable
             }
 
             int port = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
-            string host = options.AdvertisedHost ?? (options.Bind.Equals(System.Net.IPAddress.Any) ? Environment.MachineName : options.Bind.ToString());
+            string host = AdvertisedHost.For(options.Bind, options.AdvertisedHost);
             string url = $"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{port}";
             jobs.Start();
             IAsyncDisposable advertisement = await registry.AdvertiseSchedulerAsync(

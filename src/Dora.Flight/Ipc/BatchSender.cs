@@ -8,21 +8,18 @@ namespace Dora.Flight.Ipc;
 /// Encodes record batches and sends them as FlightData, halving any batch whose message would pass the message limit
 /// so that clients with gRPC's default limits can read every stream.
 /// </summary>
-internal sealed class BatchSender(IpcEncoder encoder, IAsyncStreamWriter<FlightData> stream, int maxMessageBytes, bool recordBatchesOnly = false)
+internal sealed class BatchSender(IpcEncoder encoder, IAsyncStreamWriter<FlightData> stream, FlightOptions options, bool recordBatchesOnly = false)
 {
-    /// <summary>Room left in each message for the protobuf framing.</summary>
-    private const int FramingBytes = 1 << 10;
-
     /// <summary>Sends <paramref name="batch"/>; with <c>recordBatchesOnly</c> its dictionary messages are left out (already sent).</summary>
     public async Task SendAsync(RecordBatch batch)
     {
         List<IpcMessage> messages = encoder.Encode(batch);
         long bytes = messages.Sum(m => (long)m.Header.Length + m.Body.Length);
-        if (bytes > maxMessageBytes - FramingBytes)
+        if (bytes > options.MaxIpcMessageBytes)
         {
             if (batch.Length <= 1)
             {
-                throw new TicketException($"a single row takes {bytes} bytes, more than the {maxMessageBytes}-byte Flight message limit; read it with range or chunk tickets");
+                throw new TicketException($"a single row takes {bytes} bytes, more than the {options.MaxMessageBytes}-byte Flight message limit; read it with range or chunk tickets");
             }
 
             int half = batch.Length / 2;

@@ -17,6 +17,7 @@ namespace Dora.Scheduler.Planning;
 internal sealed class LoadPlanner(DoraClient client, LoadJobSpec spec)
 {
     private readonly FileFilter _filter = new(spec);
+    private readonly HashSet<string>? _columns = spec.Columns?.ToHashSet(StringComparer.Ordinal);
 
     public async IAsyncEnumerable<PlannedFile> PlanAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -55,13 +56,13 @@ internal sealed class LoadPlanner(DoraClient client, LoadJobSpec spec)
 
     private async Task<PlannedFile> PlanFileAsync(string path, long length, CancellationToken cancellationToken)
     {
-        if (spec.Columns is { } columns && IsParquetName(path))
+        if (_columns is { } columns && IsParquetName(path))
         {
             try
             {
                 ParquetLayout layout = await ParquetLayout.ReadAsync(ReaderOf(path), length, path, cancellationToken).ConfigureAwait(false);
                 var needed = new List<ByteRange> { new(0, layout.Head.Length), new(layout.FooterOffset, layout.Footer.Length) };
-                needed.AddRange(layout.ChunkRanges(columns.ToHashSet(StringComparer.Ordinal)).Select(c => new ByteRange(c.Offset, c.Length)));
+                needed.AddRange(layout.ChunkRanges(columns).Select(c => new ByteRange(c.Offset, c.Length)));
                 return new PlannedFile(path, length, RangePlan.Build(needed, spec.RangeBytes), "parquet");
             }
             catch (FileLayoutException e)

@@ -66,8 +66,7 @@ public sealed record WorkerOptions
     public string? AdvertisedHost { get; init; }
 
     /// <summary>The host clients are told to connect to.</summary>
-    public string EffectiveAdvertisedHost => AdvertisedHost
-        ?? (HttpAddress.Equals(IPAddress.Any) || HttpAddress.Equals(IPAddress.IPv6Any) ? Dns.GetHostName() : HttpAddress.ToString());
+    public string EffectiveAdvertisedHost => Dora.Registry.AdvertisedHost.For(HttpAddress, AdvertisedHost);
 
     public void Validate()
     {
