@@ -22,7 +22,7 @@ internal static class RangeBatches
     public static byte[] EncapsulatedSchema { get; } = IpcEncoder.EncapsulatedSchema(Schema);
 
     /// <summary>The schema message a range DoGet starts with.</summary>
-    public static IpcMessage SchemaMessage { get; } = new IpcEncoder(Schema).SchemaMessage;
+    public static IpcMessage SchemaMessage { get; } = IpcMessage.Split(EncapsulatedSchema)[0];
 
     /// <summary>Where the data bytes start in the body of a batch of <paramref name="rows"/> rows.</summary>
     public static int DataStart(int rows) => Align8(rows * sizeof(long)) + Align8((rows + 1) * sizeof(int));
