@@ -97,6 +97,33 @@ public sealed class ClientReadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Synchronous_reads_wake_when_their_answer_arrives()
+    {
+        // Parquet footers are parsed with synchronous Stream reads. Each of these 1,000 reads used to sleep out a 100 ms
+        // poll after its answer had arrived (100 s in all); answered at once, they take well under the test timeout.
+        byte[] expected = _files["/data/file-3.bin"];
+        _ = await _cluster.Client.ReadAsync("/data/file-3.bin", 0, new byte[expected.Length]).Within();
+        await Task.Run(() =>
+        {
+            var one = new byte[64];
+            for (int i = 0; i < 1000; i++)
+            {
+                int offset = (i * 997) % (expected.Length - one.Length);
+                Assert.Equal(one.Length, _cluster.Client.Read("/data/file-3.bin", offset, one));
+                Assert.True(expected.AsSpan(offset, one.Length).SequenceEqual(one), $"read {i} at {offset}");
+            }
+        }).Within();
+    }
+
+    [Fact]
+    public void A_cancelled_synchronous_read_returns_at_once()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => _cluster.Client.Read("/data/file-5.bin", 0, new byte[1 << 20], cancelled.Token));
+    }
+
+    [Fact]
     public async Task Parquet_reads_through_the_stream_equal_a_direct_read()
     {
         string local = Path.Combine(_cluster.UfsPath, "data", "trips.parquet");

@@ -118,17 +118,16 @@ internal sealed class PendingRequest
     /// </summary>
     public int Wait(CancellationToken cancellationToken)
     {
-        lock (_gate)
+        // Cancellation abandons the request from the token's callback, which wakes this thread like a completion does:
+        // the thread sleeps until something happens, never on a timer.
+        using (cancellationToken.Register(static (state, token) => ((PendingRequest)state!).Abandon(token), this))
         {
-            while (!_finished)
+            lock (_gate)
             {
-                if (cancellationToken.IsCancellationRequested)
+                while (!_finished)
                 {
-                    Abandon(cancellationToken);
+                    Monitor.Wait(_gate);
                 }
-
-                // Wakes every 100 ms to notice cancellation; completion pulses at once.
-                Monitor.Wait(_gate, TimeSpan.FromMilliseconds(100));
             }
         }
 
@@ -160,5 +159,7 @@ internal sealed class PendingRequest
             _completion.TrySetException(error);
         }
 
+        // A synchronous reader may be waiting in Wait.
+        Monitor.PulseAll(_gate);
     }
 }
