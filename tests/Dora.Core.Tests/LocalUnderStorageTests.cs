@@ -58,6 +58,43 @@ public sealed class LocalUnderStorageTests : IDisposable
     }
 
     [Fact]
+    public async Task A_same_length_rewrite_with_its_modification_time_restored_is_a_new_version()
+    {
+        // What cp -p, rsync -t and touch -d leave behind: same length, same mtime, other bytes.
+        var path = Path.Combine(_root, "f.bin");
+        TestFiles.Write(path, 1000, seed: 3);
+        using var ufs = new LocalUnderStorage(_root);
+        var before = await ufs.StatAsync("f.bin", default).Within();
+        DateTime mtime = File.GetLastWriteTimeUtc(path);
+        TestFiles.Write(path, 1000, seed: 4);
+        File.SetLastWriteTimeUtc(path, mtime);
+        var after = await ufs.StatAsync("f.bin", default).Within();
+        Assert.Equal((before.Length, before.LastModified), (after.Length, after.LastModified));
+        Assert.NotEqual(before.Fingerprint, after.Fingerprint);
+        var error = await Assert.ThrowsAsync<UnderStorageException>(() => ufs.ReadAsync("f.bin", before.Fingerprint, 0, new byte[10], default).AsTask()).Within();
+        Assert.Contains("changed", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_file_replaced_by_a_rename_is_a_new_version_and_an_untouched_one_keeps_its_version()
+    {
+        var path = Path.Combine(_root, "f.bin");
+        TestFiles.Write(path, 1000, seed: 3);
+        using var ufs = new LocalUnderStorage(_root);
+        var before = await ufs.StatAsync("f.bin", default).Within();
+        Assert.Equal(before.Fingerprint, (await ufs.StatAsync("f.bin", default).Within()).Fingerprint);
+        Assert.Equal(before.ETag, (await ufs.ListAsync(string.Empty, null, 10, default).Within()).Entries.Single().ETag);
+
+        // rsync writes a temporary file and renames it over the old one, copying the modification time.
+        var temporary = Path.Combine(_root, ".f.bin.tmp");
+        TestFiles.Write(temporary, 1000, seed: 4);
+        File.SetLastWriteTimeUtc(temporary, File.GetLastWriteTimeUtc(path));
+        File.Move(temporary, path, overwrite: true);
+        var after = await ufs.StatAsync("f.bin", default).Within();
+        Assert.NotEqual(before.ETag, after.ETag);
+    }
+
+    [Fact]
     public async Task Symbolic_links_that_leave_the_root_are_rejected()
     {
         var outside = _temp.Combine("outside");

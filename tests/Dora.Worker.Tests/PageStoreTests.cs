@@ -196,6 +196,27 @@ public sealed class PageStoreTests
     }
 
     [Fact]
+    public async Task A_second_store_on_a_live_cache_directory_fails_before_touching_a_page()
+    {
+        using var t = new TestEngine(PageSize);
+        var bytes = t.WriteFile("f.bin", 3 * PageSize, seed: 1);
+        await t.ReadAsync("/f.bin", 0, bytes.Length);
+        string[] pages = [.. t.PageFiles()];
+
+        // Another page size would empty the directory at start-up, if the second store got that far.
+        var options = new PageStoreOptions { Directories = [new CacheDirectoryOptions(t.CacheRoot, 1 << 20)], PageSize = 2 * PageSize };
+        var error = Assert.Throws<CacheDirectoryInUseException>(() => PageStore.Open(options, new Metrics.WorkerMetrics(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+        Assert.Contains(t.CacheRoot, error.Message, StringComparison.Ordinal);
+        Assert.Equal(pages, t.PageFiles());
+        Assert.Equal(bytes, await t.ReadAsync("/f.bin", 0, bytes.Length));
+        Assert.Equal(3, t.Ufs.Reads);
+
+        // Once the first store is closed, the directory can be opened again.
+        t.Reopen();
+        Assert.Equal(3, t.Pages.PageCount);
+    }
+
+    [Fact]
     public async Task An_unwritable_cache_directory_degrades_to_read_through()
     {
         using var t = new TestEngine(PageSize);

@@ -1,4 +1,8 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.IO.Hashing;
 using Dora.Core.Errors;
+using Dora.Core.Native;
 using Microsoft.Win32.SafeHandles;
 
 namespace Dora.Core.UnderStorage;
@@ -32,24 +36,16 @@ public sealed class LocalUnderStorage : IUnderStorage
         var full = Resolve(relativePath);
         try
         {
-            var info = new FileInfo(full);
-            if (info.Exists)
-            {
-                return ValueTask.FromResult(ToStatus(NameOf(relativePath), isDirectory: false, info.Length, info.LastWriteTimeUtc));
-            }
-
-            var dir = new DirectoryInfo(full);
-            if (dir.Exists)
-            {
-                return ValueTask.FromResult(ToStatus(NameOf(relativePath), isDirectory: true, 0, dir.LastWriteTimeUtc));
-            }
+            return ValueTask.FromResult(ToStatus(NameOf(relativePath), PosixFiles.Stat(full)));
+        }
+        catch (FileNotFoundException)
+        {
+            throw new DoraFileNotFoundException("/" + relativePath);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw Classify(relativePath, e);
         }
-
-        throw new DoraFileNotFoundException("/" + relativePath);
     }
 
     public async ValueTask<int> ReadAsync(string relativePath, Fingerprint expected, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
@@ -176,29 +172,29 @@ public sealed class LocalUnderStorage : IUnderStorage
         return new UfsListingPage(entries, hasMore ? entries[^1].Name : null);
     }
 
-    // A symbolic link is listed as what it points to, and left out when that lies outside the root.
+    // A symbolic link is listed as what it points to, and left out when that lies outside the root. Every entry's
+    // status (and so its version tag) is the one a stat of its path gives.
     private UfsFileStatus? StatusOfEntry(FileSystemInfo entry)
     {
+        var path = entry.FullName;
         if (entry.LinkTarget is not null)
         {
-            var real = LocalRealPath.Resolve(entry.FullName, entry.FullName);
-            if (!IsInsideRoot(real))
+            path = LocalRealPath.Resolve(entry.FullName, entry.FullName);
+            if (!IsInsideRoot(path))
             {
                 return null;
             }
-
-            if (File.Exists(real))
-            {
-                var target = new FileInfo(real);
-                return ToStatus(entry.Name, false, target.Length, target.LastWriteTimeUtc);
-            }
-
-            return Directory.Exists(real) ? ToStatus(entry.Name, true, 0, Directory.GetLastWriteTimeUtc(real)) : null;
         }
 
-        return entry is FileInfo file
-            ? ToStatus(entry.Name, false, file.Length, file.LastWriteTimeUtc)
-            : ToStatus(entry.Name, true, 0, entry.LastWriteTimeUtc);
+        try
+        {
+            return ToStatus(entry.Name, PosixFiles.Stat(path));
+        }
+        catch (FileNotFoundException)
+        {
+            // Gone since the directory was read, or a dangling link.
+            return null;
+        }
     }
 
     private string Resolve(string relativePath)
@@ -223,19 +219,37 @@ public sealed class LocalUnderStorage : IUnderStorage
 
     private static void EnsureUnchanged(string relativePath, SafeFileHandle handle, Fingerprint expected)
     {
-        var length = RandomAccess.GetLength(handle);
-        var modified = new DateTimeOffset(File.GetLastWriteTimeUtc(handle));
-        if (length != expected.Length || modified != expected.LastModified)
+        var now = PosixFiles.Stat(handle);
+        var version = VersionTag(now);
+        if (now.Length != expected.Length || version != expected.ETag)
         {
             throw new UnderStorageException(
                 "/" + relativePath,
-                $"the file changed while it was being read (length {expected.Length} -> {length}, modified {expected.LastModified:O} -> {modified:O})",
+                $"the file changed since its status was read (length {expected.Length} -> {now.Length}, version {expected.ETag} -> {version}); it is read again with the new status",
                 isTransient: true);
         }
     }
 
-    private static UfsFileStatus ToStatus(string name, bool isDirectory, long length, DateTime lastWriteUtc) =>
-        new(name, isDirectory, length, new DateTimeOffset(DateTime.SpecifyKind(lastWriteUtc, DateTimeKind.Utc)), ETag: null);
+    private static UfsFileStatus ToStatus(string name, NativeFileStatus status) => status.IsDirectory
+        ? new(name, IsDirectory: true, 0, status.LastModified, ETag: null)
+        : new(name, IsDirectory: false, status.Length, status.LastModified, VersionTag(status));
+
+    /// <summary>
+    /// A local file's version: a hash of everything the file system says about its contents (device, inode, length,
+    /// modification and change times in nanoseconds), quoted like an HTTP entity tag. A file rewritten in place with its
+    /// modification time restored (cp -p, touch -d) keeps its length and mtime but not its change time; a file replaced
+    /// by a rename (rsync) gets a new inode.
+    /// </summary>
+    internal static string VersionTag(NativeFileStatus status)
+    {
+        Span<byte> facts = stackalloc byte[40];
+        BinaryPrimitives.WriteUInt64LittleEndian(facts, status.Device);
+        BinaryPrimitives.WriteUInt64LittleEndian(facts[8..], status.Inode);
+        BinaryPrimitives.WriteInt64LittleEndian(facts[16..], status.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(facts[24..], status.ModifiedNs);
+        BinaryPrimitives.WriteInt64LittleEndian(facts[32..], status.ChangedNs);
+        return string.Create(CultureInfo.InvariantCulture, $"\"{XxHash64.HashToUInt64(facts):x16}\"");
+    }
 
     private static string NameOf(string relativePath) => relativePath[(relativePath.LastIndexOf('/') + 1)..];
 

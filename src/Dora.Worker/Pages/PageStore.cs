@@ -22,6 +22,7 @@ public sealed class PageStore : IDisposable
     private readonly WorkerMetrics _metrics;
     private readonly ILogger _logger;
     private readonly CacheDirectory[] _directories;
+    private readonly CacheDirectoryLock?[] _locks;
     private readonly ConcurrentDictionary<PageKey, PageEntry> _index = new();
     private readonly Dictionary<PageKey, PageLoad> _loads = [];
     private readonly Lock _loadsLock = new();
@@ -32,6 +33,7 @@ public sealed class PageStore : IDisposable
         _metrics = metrics;
         _logger = logger;
         _directories = [.. options.Directories.Select(d => new CacheDirectory(d, options.Eviction))];
+        _locks = new CacheDirectoryLock?[_directories.Length];
     }
 
     public int PageSize => _options.PageSize;
@@ -66,8 +68,17 @@ public sealed class PageStore : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var store = new PageStore(options, metrics, logger);
-        store.Recover();
-        return store;
+        try
+        {
+            store.LockDirectories();
+            store.Recover();
+            return store;
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -305,7 +316,12 @@ public sealed class PageStore : IDisposable
 
     public void Dispose()
     {
-        // Page files are the durable state; nothing is held open between reads.
+        // Page files are the durable state; only the directory locks are held open between reads.
+        for (var i = 0; i < _locks.Length; i++)
+        {
+            _locks[i]?.Dispose();
+            _locks[i] = null;
+        }
     }
 
     // Pages are found by key, page index by page index: a file version's pages need no index of their own.
@@ -612,13 +628,37 @@ public sealed class PageStore : IDisposable
 
     private static void DeletePageFile(PageEntry entry) => CacheDirectory.TryDelete(entry.Directory.PathOf(entry.Key, entry.Generation));
 
+    // Every directory is locked before any is read or changed, so a second worker on a live directory fails without
+    // deleting or adopting a page of it. A directory that cannot even be created is left unlocked and bypassed.
+    private void LockDirectories()
+    {
+        for (var i = 0; i < _directories.Length; i++)
+        {
+            try
+            {
+                _locks[i] = CacheDirectoryLock.Acquire(_directories[i].Root);
+            }
+            catch (Exception e) when (e is UnauthorizedAccessException || (e is IOException && e is not CacheDirectoryInUseException))
+            {
+                _directories[i].MarkDegraded(_options.DegradedRetryInterval);
+                PageStoreLog.DirectoryUnusable(_logger, _directories[i].Root, e);
+            }
+        }
+    }
+
     private void Recover()
     {
         var clock = Stopwatch.StartNew();
         var recovered = 0;
         long bytes = 0;
-        foreach (var directory in _directories)
+        for (var i = 0; i < _directories.Length; i++)
         {
+            var directory = _directories[i];
+            if (_locks[i] is null)
+            {
+                continue;
+            }
+
             try
             {
                 directory.Prepare(PageSize);
