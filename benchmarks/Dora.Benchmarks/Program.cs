@@ -15,6 +15,7 @@ using Dora.TestSupport;
 //   load      P8 load jobs: 64 Parquet files vs fio reading the folder; 100k small files, files/s per worker
 //   s3        reading an object from s3rver through Dora, cold and hot, vs AWSSDK.S3 reading it directly
 //   projection P9 two of twenty Parquet columns through Flight chunk tickets vs the whole file
+//   checksums P16 hot page-stream reads with and without checks of the cached bytes
 var mode = args.Length > 0 ? args[0] : "all";
 var work = Path.GetFullPath(Environment.GetEnvironmentVariable("DORA_BENCH_DIR") ?? Path.Combine("benchmarks", ".work"));
 Directory.CreateDirectory(work);
@@ -46,6 +47,15 @@ if (mode is "stream")
         long.Parse(Option("--file-mib", "1024"), CultureInfo.InvariantCulture) << 20,
         TimeSpan.FromSeconds(int.Parse(Option("--seconds", "5"), CultureInfo.InvariantCulture)),
         int.Parse(Option("--sendfile-threshold", (256 << 10).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));
+}
+
+if (mode is "checksums")
+{
+    await ChecksumBench.RunAsync(
+        work,
+        long.Parse(Option("--file-mib", "1024"), CultureInfo.InvariantCulture) << 20,
+        TimeSpan.FromSeconds(int.Parse(Option("--seconds", "3"), CultureInfo.InvariantCulture)),
+        int.Parse(Option("--rounds", "3"), CultureInfo.InvariantCulture));
 }
 
 if (mode is "flight")

@@ -18,7 +18,7 @@ namespace Dora.Benchmarks;
 /// </summary>
 internal static class StreamBench
 {
-    private const string FilePath = "/big.bin";
+    internal const string FilePath = "/big.bin";
 
     /// <summary>Latency samples kept per read loop (reservoir sampling beyond that).</summary>
     private const int SamplesPerLoop = 20_000;
@@ -105,10 +105,11 @@ internal static class StreamBench
         Console.WriteLine($"managed heap of the benchmark process: {gc.HeapSizeBytes >> 20} MiB now, {gc.TotalCommittedBytes >> 20} MiB committed, {GC.CollectionCount(2)} gen2 collections");
     }
 
-    internal static async Task<LocalCluster> StartWorkerAsync(string root, string ufs, long fileLength, int sendfileThreshold)
+    /// <summary>One worker over <paramref name="ufs"/>, with an emptied cache unless <paramref name="keepCache"/>.</summary>
+    internal static async Task<LocalCluster> StartWorkerAsync(string root, string ufs, long fileLength, int sendfileThreshold, ReadCheck readCheck = ReadCheck.Blocks, bool keepCache = false)
     {
         string cache = Path.Combine(root, "cache");
-        if (Directory.Exists(cache))
+        if (Directory.Exists(cache) && !keepCache)
         {
             Directory.Delete(cache, recursive: true);
         }
@@ -116,7 +117,7 @@ internal static class StreamBench
         return await LocalCluster.StartAsync(1, _ => new WorkerOptions
         {
             Mounts = new MountTable([new Mount(DoraPath.Root, new LocalUnderStorage(ufs), ConsistencyMode.Immutable)]),
-            Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(Path.Combine(cache, "pages"), fileLength + (256L << 20))] },
+            Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(Path.Combine(cache, "pages"), fileLength + (256L << 20))], ReadCheck = readCheck, ScrubBytesPerSecond = 0 },
             Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(cache, "metadata") },
             HttpPort = 0,
             Stream = new() { Port = 0, SendfileThreshold = sendfileThreshold },
@@ -126,7 +127,7 @@ internal static class StreamBench
     }
 
     /// <summary>MiB/s of reading the whole file in order with <paramref name="window"/> 1 MiB reads in flight.</summary>
-    private static async Task<double> SequentialAsync(DoraClient client, long fileLength, int window)
+    internal static async Task<double> SequentialAsync(DoraClient client, long fileLength, int window)
     {
         var buffers = Enumerable.Range(0, window).Select(_ => new byte[1 << 20]).ToArray();
         var pending = new Queue<Task<int>>();
@@ -173,10 +174,10 @@ internal static class StreamBench
         return total;
     }
 
-    private readonly record struct Result(double Iops, double MiBps, double P50Us, double P99Us);
+    internal readonly record struct Result(double Iops, double MiBps, double P50Us, double P99Us);
 
     /// <summary>Random reads of <paramref name="size"/> bytes by <paramref name="concurrency"/> loops for <paramref name="duration"/>.</summary>
-    private static async Task<Result> RandomAsync(int concurrency, int size, long fileLength, TimeSpan duration, Func<long, Memory<byte>, Task<int>> read)
+    internal static async Task<Result> RandomAsync(int concurrency, int size, long fileLength, TimeSpan duration, Func<long, Memory<byte>, Task<int>> read)
     {
         var latencies = new List<double>[concurrency];
         long bytes = 0;

@@ -153,8 +153,7 @@ public sealed class LoadJobTests : IAsyncLifetime
         Assert.Equal(JobState.Succeeded, loaded.State);
 
         int owner = _cluster.Cluster.Workers.ToList().FindIndex(w => w.Identity.Id == _cluster.Client.Cluster.OwnerOf("/data/a.bin").Id);
-        string pageFile = Directory.EnumerateFiles(_cluster.CacheDirectory(owner), "*", SearchOption.AllDirectories)
-            .First(f => !f.EndsWith(".json", StringComparison.Ordinal));
+        string pageFile = Directory.EnumerateFiles(_cluster.CacheDirectory(owner), "*.page", SearchOption.AllDirectories).First();
         File.Delete(pageFile);
 
         JobDocument verified = await _cluster.WaitAsync((await _cluster.SubmitAsync("""{"type":"load","path":"/data/a.bin","verify":true}""")).Id);

@@ -11,12 +11,26 @@ public sealed class CountingUnderStorage(IUnderStorage inner) : IUnderStorage
     private int _reads;
     private int _stats;
     private int _lists;
+    private int _readsRunning;
+    private int _mostReadsRunning;
 
     public int Reads => Volatile.Read(ref _reads);
 
     public int Stats => Volatile.Read(ref _stats);
 
     public int Lists => Volatile.Read(ref _lists);
+
+    /// <summary>The most reads that were inside this storage at the same time.</summary>
+    public int MostReadsRunning => Volatile.Read(ref _mostReadsRunning);
+
+    /// <summary>
+    /// When set, a read of this path blocks its calling thread (before anything asynchronous happens) until the event
+    /// is set, like a stuck synchronous file system call; <see cref="BlockedReads"/> is released as each read blocks.
+    /// </summary>
+    public (string RelativePath, ManualResetEventSlim Release)? BlockThreadOn { get; set; }
+
+    /// <summary>Released once for every read that blocks on <see cref="BlockThreadOn"/>.</summary>
+    public SemaphoreSlim BlockedReads { get; } = new(0);
 
     /// <summary>When set, reads wait for it before reaching the inner storage.</summary>
     public TaskCompletionSource? ReadGate { get; set; }
@@ -32,20 +46,45 @@ public sealed class CountingUnderStorage(IUnderStorage inner) : IUnderStorage
         return inner.StatAsync(relativePath, cancellationToken);
     }
 
-    public async ValueTask<int> ReadAsync(string relativePath, Fingerprint expected, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    public ValueTask<int> ReadAsync(string relativePath, Fingerprint expected, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _reads);
-        if (ReadGate is { } gate)
+        if (BlockThreadOn is { } block && block.RelativePath == relativePath)
         {
-            await gate.Task.ConfigureAwait(false);
+            BlockedReads.Release();
+            block.Release.Wait(cancellationToken);
         }
 
-        if (ReadFailure is { } failure)
+        return ReadThroughAsync(relativePath, expected, offset, buffer, cancellationToken);
+    }
+
+    private async ValueTask<int> ReadThroughAsync(string relativePath, Fingerprint expected, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        int running = Interlocked.Increment(ref _readsRunning);
+        int most = Volatile.Read(ref _mostReadsRunning);
+        while (running > most && Interlocked.CompareExchange(ref _mostReadsRunning, running, most) != most)
         {
-            throw failure;
+            most = Volatile.Read(ref _mostReadsRunning);
         }
 
-        return await inner.ReadAsync(relativePath, expected, offset, buffer, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (ReadGate is { } gate)
+            {
+                await gate.Task.ConfigureAwait(false);
+            }
+
+            if (ReadFailure is { } failure)
+            {
+                throw failure;
+            }
+
+            return await inner.ReadAsync(relativePath, expected, offset, buffer, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _readsRunning);
+        }
     }
 
     public ValueTask<UfsListingPage> ListAsync(string relativePath, string? after, int limit, CancellationToken cancellationToken)
@@ -54,5 +93,9 @@ public sealed class CountingUnderStorage(IUnderStorage inner) : IUnderStorage
         return inner.ListAsync(relativePath, after, limit, cancellationToken);
     }
 
-    public void Dispose() => inner.Dispose();
+    public void Dispose()
+    {
+        inner.Dispose();
+        BlockedReads.Dispose();
+    }
 }

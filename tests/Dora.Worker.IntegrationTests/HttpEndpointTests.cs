@@ -52,7 +52,30 @@ public sealed class HttpEndpointTests : IAsyncLifetime, IDisposable
     {
         var response = await _http.GetAsync("/healthz").Within();
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains("ok", await response.Content.ReadAsStringAsync().Within(), StringComparison.Ordinal);
+        var health = await GetJson("/healthz");
+        Assert.Equal("ok", health.GetProperty("status").GetString());
+        Assert.Equal(0, health.GetProperty("reasons").GetArrayLength());
+        Assert.Equal(_worker.Identity.Id, health.GetProperty("workerId").GetString());
+    }
+
+    [Fact]
+    public async Task Healthz_says_degraded_and_why_while_the_cache_directory_is_bypassed()
+    {
+        // The page folder turns into a plain file: the next page write fails and the directory is bypassed.
+        var pages = Path.Combine(_temp.Combine("cache"), "pages");
+        Directory.Delete(pages, recursive: true);
+        File.WriteAllText(pages, "in the way");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/data?path=/data/g.bin");
+        (await _http.SendAsync(request).Within()).EnsureSuccessStatusCode();
+        await _worker.Engine.Pages.WhenIdleAsync(default).Within();
+
+        var response = await _http.GetAsync("/healthz").Within();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var health = await GetJson("/healthz");
+        Assert.Equal("degraded", health.GetProperty("status").GetString());
+        string reason = health.GetProperty("reasons")[0].GetString()!;
+        Assert.Contains(_temp.Combine("cache"), reason, StringComparison.Ordinal);
+        Assert.Contains("page write failed", reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -186,7 +209,7 @@ public sealed class HttpEndpointTests : IAsyncLifetime, IDisposable
         Assert.Equal(_file.Length, values["dora_ufs_read_bytes_total"]);
         Assert.Equal(8, values["dora_cache_hits_total"] + values["dora_cache_misses_total"]);
         Assert.True(values["dora_cache_hits_total"] >= 3);
-        Assert.Equal(_file.Length + (4 * 32), values["dora_cache_used_bytes"]);
+        Assert.Equal(_file.Length + (4 * 4096), values["dora_cache_used_bytes"]);
         Assert.Equal(64L << 20, values["dora_cache_capacity_bytes"]);
         Assert.Equal(0, values["dora_cache_evictions_total"]);
         Assert.Equal(0, values["dora_page_checksum_failures_total"]);

@@ -5,7 +5,7 @@ namespace Dora.Worker.Tests;
 
 public class EvictionPolicyTests
 {
-    private static readonly CacheDirectory Directory = new(new CacheDirectoryOptions(Path.GetTempPath(), 1 << 30), EvictionPolicyKind.Lru);
+    private static readonly CacheDirectory Directory = new(new CacheDirectoryOptions(Path.GetTempPath(), 1 << 30), EvictionPolicyKind.Lru, pageSize: 4096);
 
     [Fact]
     public void Lru_evicts_the_least_recently_read_page()
@@ -91,7 +91,7 @@ public class EvictionPolicyTests
 
     private static bool Claim(PageEntry entry) => entry.TryClaimForRemoval();
 
-    private static PageEntry Page(long index) => new(new PageKey(new FileKey(42), index), Directory, 1, 1000, verified: true);
+    private static PageEntry Page(long index) => new(new PageKey(new FileKey(42), index), Directory, 1, 1000);
 
     private static PageEntry[] Add(IEvictionPolicy policy, int count)
     {

@@ -8,7 +8,7 @@ namespace Dora.Worker.Tests;
 public sealed class PageStoreTests
 {
     private const int PageSize = 16 * 1024;
-    private const long DiskPage = PageSize + 32;
+    private const long DiskPage = PageSize + 4096;
 
     [Theory]
     [InlineData(EvictionPolicyKind.Lru)]
@@ -128,9 +128,9 @@ public sealed class PageStoreTests
         var victim = t.PageFiles().First();
         using (var stream = new FileStream(victim, FileMode.Open, FileAccess.ReadWrite))
         {
-            stream.Position = 32 + 100;
+            stream.Position = 4096 + 100;
             var b = stream.ReadByte();
-            stream.Position = 32 + 100;
+            stream.Position = 4096 + 100;
             stream.WriteByte((byte)(b ^ 0xFF));
         }
 

@@ -19,8 +19,9 @@ internal sealed class TestEngine : IDisposable
 {
     private readonly TemporaryDirectory _temp = new("engine");
 
-    public TestEngine(int pageSize = 16 * 1024, long quota = 64L << 20, EvictionPolicyKind eviction = EvictionPolicyKind.Lru, ConsistencyMode consistency = ConsistencyMode.Ttl, TimeSpan? ttl = null, int readAheadPages = 0)
+    public TestEngine(int pageSize = 16 * 1024, long quota = 64L << 20, EvictionPolicyKind eviction = EvictionPolicyKind.Lru, ConsistencyMode consistency = ConsistencyMode.Ttl, TimeSpan? ttl = null, int readAheadPages = 0, int maxConcurrentLoads = 64)
     {
+        MaxConcurrentLoads = maxConcurrentLoads;
         PageSize = pageSize;
         Quota = quota;
         Eviction = eviction;
@@ -49,6 +50,8 @@ internal sealed class TestEngine : IDisposable
 
     public int ReadAheadPages { get; }
 
+    public int MaxConcurrentLoads { get; }
+
     public StorageEngine Engine { get; private set; }
 
     public CountingUnderStorage Ufs { get; private set; } = null!;
@@ -76,6 +79,19 @@ internal sealed class TestEngine : IDisposable
         Engine = Open();
     }
 
+    /// <summary>Flips one byte of a page file in place, through the file system (as a stray write would).</summary>
+    public static void FlipByte(string pageFile, long position)
+    {
+        using var stream = new FileStream(pageFile, FileMode.Open, FileAccess.ReadWrite);
+        stream.Position = position;
+        var b = stream.ReadByte();
+        stream.Position = position;
+        stream.WriteByte((byte)(b ^ 0xFF));
+    }
+
+    /// <summary>The page file of page <paramref name="index"/> (of any cached file: tests cache one file).</summary>
+    public string PageFile(long index) => PageFiles().Single(f => Path.GetFileName(f).Contains($"_{index}_", StringComparison.Ordinal));
+
     public IEnumerable<string> PageFiles() => Directory.EnumerateFiles(Path.Combine(CacheRoot, "pages"), "*.page", SearchOption.AllDirectories);
 
     public void Dispose()
@@ -93,6 +109,7 @@ internal sealed class TestEngine : IDisposable
             Directories = [new CacheDirectoryOptions(CacheRoot, Quota)],
             PageSize = PageSize,
             Eviction = Eviction,
+            MaxConcurrentLoads = MaxConcurrentLoads,
         };
         var metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(_temp.Path, "metadata") };
         return new StorageEngine(mounts, pages, metadata, new StorageEngineOptions { ReadAheadPages = ReadAheadPages }, new WorkerMetrics(), NullLogger.Instance);

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text.Json;
 using Dora.Cli.CommandLine;
+using Dora.Core.Protocol;
 using Dora.Core.Hashing;
 using Dora.Registry;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -45,11 +47,14 @@ internal static class WorkersCommand
         return 0;
     }
 
-    /// <summary>Asks every worker's <c>/healthz</c> at once: serving, unhealthy (with the status) or unreachable.</summary>
-    private static async Task<string[]> ProbeAsync(IReadOnlyList<WorkerRecord> workers, CancellationToken cancellationToken)
+    /// <summary>What a worker's <c>/healthz</c> said: serving, degraded (with the reasons), unhealthy (with the status) or unreachable.</summary>
+    private sealed record Probe(string State, IReadOnlyList<string> Reasons);
+
+    /// <summary>Asks every worker's <c>/healthz</c> at once.</summary>
+    private static async Task<Probe[]> ProbeAsync(IReadOnlyList<WorkerRecord> workers, CancellationToken cancellationToken)
     {
         using var http = new HttpClient { Timeout = ProbeTimeout };
-        var probes = new Task<string>[workers.Count];
+        var probes = new Task<Probe>[workers.Count];
         for (var i = 0; i < workers.Count; i++)
         {
             probes[i] = ProbeOneAsync(http, workers[i], cancellationToken);
@@ -58,26 +63,32 @@ internal static class WorkersCommand
         return await Task.WhenAll(probes).ConfigureAwait(false);
     }
 
-    private static async Task<string> ProbeOneAsync(HttpClient http, WorkerRecord worker, CancellationToken cancellationToken)
+    private static async Task<Probe> ProbeOneAsync(HttpClient http, WorkerRecord worker, CancellationToken cancellationToken)
     {
         if (worker.HttpPort == 0)
         {
-            return "unknown";
+            return new Probe("unknown", []);
         }
 
         try
         {
             var host = worker.Host.Contains(':', StringComparison.Ordinal) ? $"[{worker.Host}]" : worker.Host;
             using var response = await http.GetAsync(new Uri($"http://{host}:{worker.HttpPort}/healthz"), cancellationToken).ConfigureAwait(false);
-            return response.IsSuccessStatusCode ? "serving" : $"unhealthy ({(int)response.StatusCode})";
+            if (!response.IsSuccessStatusCode)
+            {
+                return new Probe($"unhealthy ({(int)response.StatusCode})", []);
+            }
+
+            var health = JsonSerializer.Deserialize(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false), ProtocolJson.Default.HealthReply);
+            return health is { Status: "degraded" } ? new Probe("degraded", health.Reasons ?? []) : new Probe("serving", []);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or UriFormatException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or UriFormatException or JsonException)
         {
-            return "unreachable";
+            return new Probe("unreachable", []);
         }
     }
 
-    private static void WriteTable(string registry, Membership membership, ClusterViewOptions view, double[] shares, string[] states, DateTimeOffset now)
+    private static void WriteTable(string registry, Membership membership, ClusterViewOptions view, double[] shares, Probe[] states, DateTimeOffset now)
     {
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{membership.Workers.Count} workers in {registry}, revision {membership.Revision}, hash policy {view.Policy.Name}{(view.CapacityWeights ? " (weighted)" : string.Empty)}"));
@@ -91,11 +102,19 @@ internal static class WorkersCommand
         {
             var worker = membership.Workers[i];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{worker.Id,-24} {$"{worker.Host}:{worker.HttpPort}",-28} {states[i],-17} {FormatAge(now - worker.StartedAt),-10} {shares[i] * 100,5:0.0}%"));
+                $"{worker.Id,-24} {$"{worker.Host}:{worker.HttpPort}",-28} {states[i].State,-17} {FormatAge(now - worker.StartedAt),-10} {shares[i] * 100,5:0.0}%"));
+        }
+
+        for (var i = 0; i < membership.Workers.Count; i++)
+        {
+            foreach (var reason in states[i].Reasons)
+            {
+                Console.WriteLine($"{membership.Workers[i].Id}: {reason}");
+            }
         }
     }
 
-    private static void WriteJson(string registry, Membership membership, ClusterViewOptions view, double[] shares, string[] states, DateTimeOffset now)
+    private static void WriteJson(string registry, Membership membership, ClusterViewOptions view, double[] shares, Probe[] states, DateTimeOffset now)
     {
         JsonOutput.Write(writer =>
         {
@@ -110,7 +129,14 @@ internal static class WorkersCommand
                 var worker = membership.Workers[i];
                 writer.WriteStartObject();
                 worker.WriteFields(writer);
-                writer.WriteString("state", states[i]);
+                writer.WriteString("state", states[i].State);
+                writer.WriteStartArray("reasons");
+                foreach (var reason in states[i].Reasons)
+                {
+                    writer.WriteStringValue(reason);
+                }
+
+                writer.WriteEndArray();
                 writer.WriteNumber("ageSeconds", Math.Round((now - worker.StartedAt).TotalSeconds, 1));
                 writer.WriteNumber("share", Math.Round(shares[i], 6));
                 writer.WriteEndObject();

@@ -13,11 +13,12 @@ public sealed record ListEntry(string Name, bool IsDirectory, long Length, DateT
 public sealed record ListReply(IReadOnlyList<ListEntry> Entries, string? Next);
 
 /// <summary>
-/// The JSON body of <see cref="FrameType.HealthOk"/>: <c>status</c> is <c>ok</c>, or <c>degraded</c> while a cache
-/// directory is bypassed after a failure (reads still succeed, through the under storage).
+/// The JSON body of <see cref="FrameType.HealthOk"/> (and of a worker's <c>/healthz</c>): <c>status</c> is <c>ok</c>, or
+/// <c>degraded</c> while something is wrong that readers do not see (a cache directory bypassed after a failure: reads
+/// still succeed, through the under storage), with one sentence per problem in <c>reasons</c>.
 /// </summary>
 public sealed record HealthReply(
-    string WorkerId, string Status, long CacheUsedBytes, long CacheCapacityBytes, long Pages, int UnavailableDirectories, long StreamConnections);
+    string WorkerId, string Status, long CacheUsedBytes, long CacheCapacityBytes, long Pages, int UnavailableDirectories, long StreamConnections, IReadOnlyList<string> Reasons);
 
 /// <summary>
 /// The JSON body of <see cref="FrameType.LoadOk"/>: the range as clamped to the file, the pages it touches, and how many

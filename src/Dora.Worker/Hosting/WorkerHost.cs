@@ -23,6 +23,7 @@ public sealed class WorkerHost : IAsyncDisposable
     private readonly WorkerMetrics _metrics;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _sweeper;
+    private readonly Task _scrubber;
 
     private IWorkerRegistration? _registration;
     private PageStreamServer? _stream;
@@ -38,6 +39,7 @@ public sealed class WorkerHost : IAsyncDisposable
         HttpAddress = httpAddress;
         Identity = identity;
         _sweeper = SweepMetadataAsync(_stopping.Token);
+        _scrubber = engine.Pages.RunScrubberAsync(TimeProvider.System, _stopping.Token);
     }
 
     public StorageEngine Engine { get; }
@@ -98,9 +100,9 @@ public sealed class WorkerHost : IAsyncDisposable
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Dora.Worker");
             engine = new StorageEngine(options.Mounts, options.Pages, options.Metadata, options.Reading, metrics, logger);
-            WorkerHttpApi.Map(app, engine);
             // The first cache directory is locked by the page store, so no other live process shares this identity.
             var identity = WorkerIdentity.LoadOrCreate(options.Pages.Directories[0].Path, options.WorkerId);
+            WorkerHttpApi.Map(app, engine, identity.Id);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             var httpAddress = new Uri(address.Replace("[::]", "localhost", StringComparison.Ordinal) + "/");
@@ -209,6 +211,7 @@ public sealed class WorkerHost : IAsyncDisposable
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _sweeper.ConfigureAwait(false);
+        await _scrubber.ConfigureAwait(false);
         _stopping.Dispose();
         try
         {

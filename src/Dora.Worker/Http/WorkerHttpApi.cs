@@ -1,6 +1,7 @@
 using System.Globalization;
 using Dora.Core.Errors;
 using Dora.Core.Paths;
+using Dora.Core.Protocol;
 using Dora.Worker.Metrics;
 using Dora.Worker.Reading;
 using Microsoft.AspNetCore.Builder;
@@ -18,10 +19,12 @@ public static class WorkerHttpApi
     /// <summary>Default page of <c>/v1/files</c> when no <c>limit</c> is given.</summary>
     public const int DefaultListingLimit = 1000;
 
-    public static void Map(IEndpointRouteBuilder routes, StorageEngine engine)
+    public static void Map(IEndpointRouteBuilder routes, StorageEngine engine, string workerId)
     {
         ArgumentNullException.ThrowIfNull(routes);
-        routes.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
+
+        // 200 whether ok or degraded: a degraded worker still serves every read (through the under storage).
+        routes.MapGet("/healthz", () => Results.Json(StatusReplies.Health(engine, workerId), ProtocolJson.Default.HealthReply));
         routes.MapGet("/metrics", () => Results.Text(PrometheusText.Render(engine), PrometheusText.ContentType));
         routes.MapGet("/v1/info", (HttpContext context, CancellationToken ct) => GuardAsync(context, () => InfoAsync(engine, context, ct)));
         routes.MapGet("/v1/files", (HttpContext context, CancellationToken ct) => GuardAsync(context, () => ListAsync(engine, context, ct)));

@@ -29,6 +29,8 @@ public sealed class WorkerMetrics : IDisposable
     private long _streamBytesCopied;
     private long _registered;
     private long _registrationRenewals;
+    private long _scrubbedPages;
+    private long _scrubbedBytes;
 
     public WorkerMetrics()
     {
@@ -106,6 +108,18 @@ public sealed class WorkerMetrics : IDisposable
     public long MetadataRocksDbLookups => Volatile.Read(ref _metadataRocksDb);
 
     public long MetadataUfsLookups => Volatile.Read(ref _metadataUfs);
+
+    /// <summary>Pages the scrubber has read and checked.</summary>
+    public long ScrubbedPages => Volatile.Read(ref _scrubbedPages);
+
+    /// <summary>Bytes of page files the scrubber has read and checked.</summary>
+    public long ScrubbedBytes => Volatile.Read(ref _scrubbedBytes);
+
+    internal void PageScrubbed(long bytes)
+    {
+        Interlocked.Increment(ref _scrubbedPages);
+        Interlocked.Add(ref _scrubbedBytes, bytes);
+    }
 
     internal void CacheHit() => Interlocked.Increment(ref _cacheHits);
 

@@ -65,7 +65,7 @@ internal sealed partial class PageStreamSession
             new FrameHeader(FrameType.Data, bits, requestId, sizeof(long) + count).Write(_frameHead);
             BinaryPrimitives.WriteInt64LittleEndian(_frameHead.AsSpan(FrameHeader.Size), fileOffset);
             _fileElements[0] = new SendPacketsElement(_frameHead, 0, _frameHead.Length);
-            _fileElements[1] = new SendPacketsElement(page.Stream, CachedPageFile.DataOffset + offsetInPage, count, endOfPacket: true);
+            _fileElements[1] = new SendPacketsElement(page.Stream, page.DataOffset + offsetInPage, count, endOfPacket: true);
             await WithWriteTimeout(_send.SendAsync(_socket, _fileElements)).ConfigureAwait(false);
             _engine.Metrics.StreamSent(count, sendfile: true);
         }

@@ -339,7 +339,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
             int inPage = (int)(position % pageSize);
             int count = (int)Math.Min(pageSize - inPage, end - position);
             FrameBits bits = position + count == end ? FrameBits.End : FrameBits.None;
-            using (var cached = count >= _options.SendfileThreshold ? _engine.Pages.TryOpenVerified(file.Source, pageIndex) : null)
+            using (var cached = count >= _options.SendfileThreshold ? _engine.Pages.TryOpenChecked(file.Source, pageIndex, inPage, count) : null)
             {
                 if (cached is not null)
                 {

@@ -11,19 +11,22 @@ namespace Dora.Worker.Pages;
 internal sealed class CacheDirectory
 {
     private const string ManifestName = "dora-pages.json";
-    private const int FormatVersion = 1;
 
     private readonly Lock _lock = new();
     private readonly IEvictionPolicy _policy;
     private readonly string _pagesRoot;
     private readonly HashSet<PageEntry> _members = new(ReferenceEqualityComparer.Instance);
+    private readonly int _pageSize;
     private long _usedBytes;
     private long _degradedUntilTicks;
+    private string? _degradedReason;
 
-    public CacheDirectory(CacheDirectoryOptions options, EvictionPolicyKind eviction)
+    public CacheDirectory(CacheDirectoryOptions options, EvictionPolicyKind eviction, int pageSize)
     {
         Root = Path.GetFullPath(options.Path);
         QuotaBytes = options.QuotaBytes;
+        _pageSize = pageSize;
+        DataOffset = PageFileFormat.DataOffset(pageSize);
         _pagesRoot = Path.Combine(Root, "pages");
         _policy = EvictionPolicyFactory.Create(eviction, options.QuotaBytes);
     }
@@ -32,13 +35,24 @@ internal sealed class CacheDirectory
 
     public long QuotaBytes { get; }
 
+    /// <summary>Where the data starts in this directory's page files.</summary>
+    public int DataOffset { get; }
+
     public long UsedBytes => Interlocked.Read(ref _usedBytes);
 
-    /// <summary>False while the directory is bypassed after a write failure.</summary>
+    /// <summary>False while the directory is bypassed after a failure.</summary>
     public bool IsAvailable => Environment.TickCount64 >= Interlocked.Read(ref _degradedUntilTicks);
 
-    public void MarkDegraded(TimeSpan retryAfter) =>
-        Interlocked.Exchange(ref _degradedUntilTicks, Environment.TickCount64 + (long)retryAfter.TotalMilliseconds);
+    /// <summary>Why the directory is bypassed now, or null while it is available.</summary>
+    public string? DegradedReason => IsAvailable ? null : Volatile.Read(ref _degradedReason);
+
+    /// <summary>Bypasses the directory for <paramref name="retryAfter"/> (forever with <see cref="Timeout.InfiniteTimeSpan"/>).</summary>
+    public void MarkDegraded(TimeSpan retryAfter, string reason)
+    {
+        Volatile.Write(ref _degradedReason, reason);
+        long until = retryAfter == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)retryAfter.TotalMilliseconds;
+        Interlocked.Exchange(ref _degradedUntilTicks, until);
+    }
 
     public string PathOf(PageKey key, long generation) =>
         Path.Combine(_pagesRoot, PageFileFormat.BucketName(key.File), PageFileFormat.FileName(key, generation));
@@ -47,11 +61,11 @@ internal sealed class CacheDirectory
     /// Creates the folder and checks its manifest. Pages written with another page size (or format) cannot be read, so
     /// they are deleted. Throws IOException/UnauthorizedAccessException when the folder is unusable.
     /// </summary>
-    public void Prepare(int pageSize)
+    public void Prepare()
     {
         Directory.CreateDirectory(Root);
         var manifestPath = Path.Combine(Root, ManifestName);
-        var expected = new PageStoreManifest(FormatVersion, pageSize);
+        var expected = new PageStoreManifest(PageFileFormat.Version, _pageSize);
         if (File.Exists(manifestPath) && ReadManifest(manifestPath) == expected && Directory.Exists(_pagesRoot))
         {
             return;
@@ -72,13 +86,13 @@ internal sealed class CacheDirectory
     /// Lists the page files left by an earlier run, oldest first, deleting temporary files, files Dora did not write,
     /// files too short or too long to be a page, and older generations of a page. Reads no page contents.
     /// </summary>
-    public List<FoundPage> Scan(int pageSize)
+    public List<FoundPage> Scan()
     {
         var newest = new Dictionary<PageKey, FoundPage>();
         var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 };
         var files = new FileSystemEnumerable<FoundPage?>(
             _pagesRoot,
-            (ref FileSystemEntry entry) => ToFoundPage(ref entry, pageSize),
+            (ref FileSystemEntry entry) => ToFoundPage(ref entry, DataOffset, _pageSize),
             options)
         {
             ShouldIncludePredicate = (ref FileSystemEntry entry) => !entry.IsDirectory,
@@ -141,7 +155,13 @@ internal sealed class CacheDirectory
     }
 
     /// <summary>Gives back a reservation whose page was never written.</summary>
-    public void CancelReservation(long bytes) => Interlocked.Add(ref _usedBytes, -bytes);
+    public void CancelReservation(long bytes)
+    {
+        lock (_lock)
+        {
+            _usedBytes -= bytes;
+        }
+    }
 
     /// <summary>Adds a written page (its bytes already reserved) and publishes it through <paramref name="publish"/> under the lock.</summary>
     public void Add(PageEntry entry, Action<PageEntry> publish)
@@ -214,12 +234,12 @@ internal sealed class CacheDirectory
         }
     }
 
-    private static FoundPage? ToFoundPage(ref FileSystemEntry entry, int pageSize)
+    private static FoundPage? ToFoundPage(ref FileSystemEntry entry, int dataOffset, int pageSize)
     {
         var name = entry.FileName;
         var valid = PageFileFormat.TryParseFileName(name, out var key, out var generation)
-            && entry.Length > PageFileFormat.HeaderSize
-            && entry.Length <= PageFileFormat.HeaderSize + pageSize
+            && entry.Length > dataOffset
+            && entry.Length <= dataOffset + (long)pageSize
             && entry.Directory.EndsWith(PageFileFormat.BucketName(key.File), StringComparison.Ordinal);
         if (!valid)
         {
@@ -228,7 +248,7 @@ internal sealed class CacheDirectory
             return null;
         }
 
-        return new FoundPage(key, generation, (int)(entry.Length - PageFileFormat.HeaderSize), entry.LastWriteTimeUtc.UtcTicks);
+        return new FoundPage(key, generation, (int)(entry.Length - dataOffset), entry.LastWriteTimeUtc.UtcTicks);
     }
 
     internal sealed record PageStoreManifest(int Format, int PageSize);

@@ -11,13 +11,16 @@ internal sealed class PageEntry
     private int _pins;
     private int _doomed;
 
-    public PageEntry(PageKey key, CacheDirectory directory, long generation, int length, bool verified)
+    private long _verifiedChangeNs;
+    private int _verified;
+
+    /// <summary>A page that has not been checked yet (found on disk at start-up).</summary>
+    public PageEntry(PageKey key, CacheDirectory directory, long generation, int length)
     {
         Key = key;
         Directory = directory;
         Generation = generation;
         Length = length;
-        Verified = verified;
     }
 
     public PageKey Key { get; }
@@ -31,10 +34,26 @@ internal sealed class PageEntry
     public int Length { get; }
 
     /// <summary>Bytes the page takes on disk, header included; what quotas count.</summary>
-    public long DiskBytes => PageFileFormat.HeaderSize + Length;
+    public long DiskBytes => Directory.DataOffset + Length;
 
-    /// <summary>False for pages found on disk at start-up until their checksum has been checked once.</summary>
-    public bool Verified { get; set; }
+    /// <summary>
+    /// True once the whole file was checked against its checksums (or written by this process); false for pages found
+    /// on disk at start-up until their first read.
+    /// </summary>
+    public bool Verified => Volatile.Read(ref _verified) != 0;
+
+    /// <summary>
+    /// The file's change time (ns) when it was last checked whole. A page file changed through the file system since
+    /// (any write changes it, and nothing sets it back) is checked again before it is sent without reading it.
+    /// </summary>
+    public long VerifiedChangeNs => Interlocked.Read(ref _verifiedChangeNs);
+
+    /// <summary>Records that the whole file was found intact while its change time was <paramref name="changeNs"/>.</summary>
+    public void MarkVerified(long changeNs)
+    {
+        Interlocked.Exchange(ref _verifiedChangeNs, changeNs);
+        Volatile.Write(ref _verified, 1);
+    }
 
     public bool IsRemoved => Volatile.Read(ref _pins) == Removed;
 

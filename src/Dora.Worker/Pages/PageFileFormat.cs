@@ -5,52 +5,88 @@ using System.IO.Hashing;
 namespace Dora.Worker.Pages;
 
 /// <summary>
-/// On-disk layout of one page file: a 32-byte header, then the page's data.
+/// On-disk layout of one page file (format 2): a header with a checksum per 4 KiB block of data, padded to a multiple
+/// of 4 KiB, then the page's data, so every data block is one file-system block and any byte range can be checked by
+/// reading only the blocks it touches.
 /// <code>
-/// 0  magic "DORAPG" 0x01 0x00  (8 bytes)
-/// 8  data length               (int32, little endian)
-/// 12 reserved, zero            (4 bytes)
-/// 16 XxHash3-64 of the data    (uint64, little endian)
-/// 24 page index                (int64, little endian)
-/// 32 data
+/// 0   magic "DORAPG" 0x02 0x00        (8 bytes)
+/// 8   data length                     (int32, little endian)
+/// 12  log2 of the block size: 12      (1 byte), then 3 bytes zero
+/// 16  page index                      (int64, little endian)
+/// 24  zero                            (8 bytes)
+/// 32  XxHash3-64 of each 4 KiB block of data, the last one possibly shorter (uint64 each, little endian)
+/// ... zero up to <see cref="DataOffset"/>: 32 + 8 * (page size / 4 KiB), rounded up to 4 KiB (4 KiB for 1 MiB pages)
+/// D   data
 /// </code>
 /// File names are <c>{fileKey:x32}_{pageIndex}_{generation:x}.page</c> in one of 256 buckets named by the first two
 /// hex digits of the file key; temporary files end in <c>.tmp</c> and are deleted at start-up.
 /// </summary>
 internal static class PageFileFormat
 {
-    public const int HeaderSize = 32;
+    /// <summary>The version kept in the store's manifest; a store of another version is emptied at start-up.</summary>
+    public const int Version = 2;
+
+    /// <summary>Bytes covered by one checksum.</summary>
+    public const int BlockSize = 4096;
+
+    public const int BlockShift = 12;
+
+    /// <summary>Where the checksum table starts.</summary>
+    public const int TableOffset = 32;
 
     public const string PageExtension = ".page";
 
     public const string TemporaryExtension = ".tmp";
 
-    private static ReadOnlySpan<byte> Magic => "DORAPG\u0001\0"u8;
+    private static ReadOnlySpan<byte> Magic => "DORAPG\u0002\0"u8;
 
-    public static ulong Checksum(ReadOnlySpan<byte> data) => XxHash3.HashToUInt64(data);
+    /// <summary>Where the data starts in the page files of a store with <paramref name="pageSize"/>-byte pages.</summary>
+    public static int DataOffset(int pageSize) => (TableOffset + (BlockCount(pageSize) * sizeof(ulong)) + BlockSize - 1) & ~(BlockSize - 1);
 
-    public static void WriteHeader(Span<byte> header, int dataLength, ulong checksum, long pageIndex)
+    /// <summary>Checksummed blocks in <paramref name="dataLength"/> bytes of data.</summary>
+    public static int BlockCount(int dataLength) => (dataLength + BlockSize - 1) >> BlockShift;
+
+    /// <summary>Fills <paramref name="header"/> (<see cref="DataOffset"/> bytes) with the header and checksums of <paramref name="data"/>.</summary>
+    public static void WriteHeader(Span<byte> header, long pageIndex, ReadOnlySpan<byte> data)
     {
-        header[..HeaderSize].Clear();
+        header.Clear();
         Magic.CopyTo(header);
-        BinaryPrimitives.WriteInt32LittleEndian(header[8..], dataLength);
-        BinaryPrimitives.WriteUInt64LittleEndian(header[16..], checksum);
-        BinaryPrimitives.WriteInt64LittleEndian(header[24..], pageIndex);
+        BinaryPrimitives.WriteInt32LittleEndian(header[8..], data.Length);
+        header[12] = BlockShift;
+        BinaryPrimitives.WriteInt64LittleEndian(header[16..], pageIndex);
+        var table = header[TableOffset..];
+        for (int block = 0, start = 0; start < data.Length; block++, start += BlockSize)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(table[(block * sizeof(ulong))..], Checksum(data[start..Math.Min(start + BlockSize, data.Length)]));
+        }
     }
 
-    /// <summary>Checks a whole page file image (header and data); false when anything does not match.</summary>
-    public static bool IsIntact(ReadOnlySpan<byte> image, long expectedIndex, int expectedLength)
+    /// <summary>True when the fixed part of a header describes this page (magic, length, block size, index).</summary>
+    public static bool HeaderDescribes(ReadOnlySpan<byte> header, long pageIndex, int dataLength) =>
+        header.Length >= TableOffset
+        && header[..8].SequenceEqual(Magic)
+        && BinaryPrimitives.ReadInt32LittleEndian(header[8..]) == dataLength
+        && header[12] == BlockShift
+        && BinaryPrimitives.ReadInt64LittleEndian(header[16..]) == pageIndex;
+
+    /// <summary>
+    /// True when every block of <paramref name="blocks"/> (whole blocks from a block boundary; the last may be short)
+    /// matches its checksum in <paramref name="checksums"/> (the table entries of those blocks).
+    /// </summary>
+    public static bool BlocksMatch(ReadOnlySpan<byte> checksums, ReadOnlySpan<byte> blocks)
     {
-        if (image.Length != HeaderSize + expectedLength || !image[..8].SequenceEqual(Magic))
+        for (int block = 0, start = 0; start < blocks.Length; block++, start += BlockSize)
         {
-            return false;
+            if (BinaryPrimitives.ReadUInt64LittleEndian(checksums[(block * sizeof(ulong))..]) != Checksum(blocks[start..Math.Min(start + BlockSize, blocks.Length)]))
+            {
+                return false;
+            }
         }
 
-        var length = BinaryPrimitives.ReadInt32LittleEndian(image[8..]);
-        var checksum = BinaryPrimitives.ReadUInt64LittleEndian(image[16..]);
-        var index = BinaryPrimitives.ReadInt64LittleEndian(image[24..]);
-        return length == expectedLength && index == expectedIndex && checksum == Checksum(image[HeaderSize..]);
+        return true;
     }
+
+    private static ulong Checksum(ReadOnlySpan<byte> block) => XxHash3.HashToUInt64(block);
 
     public static string FileName(PageKey key, long generation) =>
         string.Create(CultureInfo.InvariantCulture, $"{key.File}_{key.Index}_{generation:x}{PageExtension}");

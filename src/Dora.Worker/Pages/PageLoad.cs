@@ -10,15 +10,25 @@ namespace Dora.Worker.Pages;
 internal sealed class PageLoad
 {
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private byte[]? _buffer;
     private int _references;
 
-    public PageLoad(int initialReferences)
+    public PageLoad(PageSource source, PageKey key, int pageLength, int initialReferences)
     {
+        Source = source;
+        Key = key;
+        PageLength = pageLength;
         _references = initialReferences;
     }
 
-    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>The file version the page comes from.</summary>
+    public PageSource Source { get; }
+
+    public PageKey Key { get; }
+
+    /// <summary>Bytes in the page.</summary>
+    public int PageLength { get; }
 
     /// <summary>Completes when the page's bytes are available to readers (or the read failed).</summary>
     public Task Completion => _completion.Task;
@@ -44,9 +54,9 @@ internal sealed class PageLoad
         }
     }
 
-    public byte[] RentBuffer(int length)
+    public byte[] RentBuffer()
     {
-        _buffer = ArrayPool<byte>.Shared.Rent(length);
+        _buffer = ArrayPool<byte>.Shared.Rent(PageLength);
         return _buffer;
     }
 

@@ -15,4 +15,7 @@ internal static partial class PageStoreLog
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Page {Page} in '{Directory}' is corrupt or missing ({Reason}); dropping it and reading it again from the under storage")]
     public static partial void CorruptPage(ILogger logger, PageKey page, string directory, string reason);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Page {Page} could not be written to '{Directory}' ({Reason}); it was served and will be read again when next wanted")]
+    public static partial void PageWriteLost(ILogger logger, PageKey page, string directory, string reason);
 }

@@ -29,6 +29,23 @@ public sealed record PageStoreOptions
     /// </summary>
     public TimeSpan DegradedRetryInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Under-storage page reads that may run at once across the whole worker (misses, read-ahead and loads alike); more
+    /// wait for a slot. Default 64: enough to keep an object store's pipe full, few enough that a burst of misses
+    /// cannot hold more than 64 page buffers (64 MiB at the default page size) in reads.
+    /// </summary>
+    public int MaxConcurrentLoads { get; init; } = 64;
+
+    /// <summary>What is checked when cached bytes are served. Default <see cref="ReadCheck.Blocks"/>; see docs/storage.md, "Integrity".</summary>
+    public ReadCheck ReadCheck { get; init; } = ReadCheck.Blocks;
+
+    /// <summary>
+    /// Bytes per second the background scrubber reads to check every cached page whole, endlessly, so damage below the
+    /// file system is found even in pages only ever sent with sendfile. Default 64 MiB/s (a 4 GiB cache is checked
+    /// every 64 s); 0 turns the scrubber off.
+    /// </summary>
+    public long ScrubBytesPerSecond { get; init; } = 64L << 20;
+
     public void Validate()
     {
         if (Directories is null || Directories.Count == 0)
@@ -57,6 +74,21 @@ public sealed record PageStoreOptions
         if (PageSize is < MinPageSize or > MaxPageSize)
         {
             throw new ArgumentException($"PageStoreOptions.PageSize must be between {MinPageSize} and {MaxPageSize} bytes (was {PageSize}).");
+        }
+
+        if (MaxConcurrentLoads is < 1 or > 4096)
+        {
+            throw new ArgumentException($"PageStoreOptions.MaxConcurrentLoads must be between 1 and 4096 (was {MaxConcurrentLoads}).");
+        }
+
+        if (ScrubBytesPerSecond < 0)
+        {
+            throw new ArgumentException($"PageStoreOptions.ScrubBytesPerSecond cannot be negative (was {ScrubBytesPerSecond}).");
+        }
+
+        if (!Enum.IsDefined(ReadCheck))
+        {
+            throw new ArgumentException($"PageStoreOptions.ReadCheck is not a known check (was {ReadCheck}).");
         }
 
         if (DegradedRetryInterval < TimeSpan.Zero)

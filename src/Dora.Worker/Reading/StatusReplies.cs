@@ -13,12 +13,13 @@ public static class StatusReplies
         return new StatReply(info.Path.Value, info.Path.Name, status.IsDirectory, status.Length, status.LastModified, status.ETag, info.CachedBytes);
     }
 
-    /// <summary>This worker's health: <c>degraded</c> while a cache directory is bypassed after a failure.</summary>
+    /// <summary>This worker's health: <c>degraded</c>, with the reasons, while a cache directory is bypassed after a failure.</summary>
     public static HealthReply Health(StorageEngine engine, string workerId)
     {
         ArgumentNullException.ThrowIfNull(engine);
         var pages = engine.Pages;
-        return new HealthReply(workerId, pages.UnavailableDirectories == 0 ? "ok" : "degraded", pages.UsedBytes, pages.CapacityBytes,
-            pages.PageCount, pages.UnavailableDirectories, engine.Metrics.StreamConnections);
+        var reasons = pages.DegradedReasons;
+        return new HealthReply(workerId, reasons.Count == 0 ? "ok" : "degraded", pages.UsedBytes, pages.CapacityBytes,
+            pages.PageCount, pages.UnavailableDirectories, engine.Metrics.StreamConnections, reasons);
     }
 }

@@ -230,6 +230,12 @@ public sealed class StorageEngine : IDisposable
 
     private void ReadAhead(PageSource source, long lastPageRead)
     {
+        // Pages fetched ahead that cannot be stored would be fetched again when the reader gets there.
+        if (Pages.UnavailableDirectories > 0)
+        {
+            return;
+        }
+
         for (var i = 1; i <= _options.ReadAheadPages; i++)
         {
             if (Pages.LoadsInFlight >= _options.MaxConcurrentLoadsForReadAhead)
