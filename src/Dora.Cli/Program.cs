@@ -20,6 +20,8 @@ internal static class Program
           stat      a file's status and how much of it is cached
           cat       write a file (or a byte range of it) to standard output
           load      preload files (a file, a directory, a pattern; optionally some Parquet columns) into the cache
+          invalidate  make every worker look at a path (or everything below it) again in the under storage
+          evict     drop a file's cached pages on every worker
           jobs      list the scheduler's jobs, show one, or cancel one
           help      show this text
 
@@ -44,7 +46,7 @@ internal static class Program
         if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
         {
             Console.Write(Usage + LocalCommand.Usage + "\n" + WorkerCommand.Usage + "\n" + WorkersCommand.Usage + "\n" + LsCommand.Usage + "\n" + StatCommand.Usage + "\n" + CatCommand.Usage + "\n"
-                + SchedulerCommand.Usage + "\n" + LoadCommand.Usage + "\n" + JobsCommand.Usage + "\n");
+                + SchedulerCommand.Usage + "\n" + LoadCommand.Usage + "\n" + JobsCommand.Usage + "\n" + InvalidateCommand.Usage + "\n" + EvictCommand.Usage + "\n");
             return args.Length == 0 ? 2 : 0;
         }
 
@@ -61,6 +63,8 @@ internal static class Program
                 "scheduler" => await SchedulerCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
                 "load" => await LoadCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
                 "jobs" => await JobsCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
+                "invalidate" => await InvalidateCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
+                "evict" => await EvictCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
                 _ => throw new UsageException($"unknown command '{args[0]}' (try 'dora help')"),
             };
         }

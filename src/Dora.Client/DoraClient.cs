@@ -71,7 +71,16 @@ public sealed partial class DoraClient : IAsyncDisposable
     /// <exception cref="InvalidPathException">The path is not a valid Dora path.</exception>
     /// <exception cref="DoraFileNotFoundException">No such file.</exception>
     /// <exception cref="WorkerRequestException">A permanent error (bad range, a directory), or every attempt failed.</exception>
-    public async Task<int> ReadAsync(string path, long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
+    public Task<int> ReadAsync(string path, long offset, Memory<byte> destination, CancellationToken cancellationToken = default) =>
+        ReadAsync(path, offset, destination, version: null, cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="ReadAsync(string, long, Memory{byte}, CancellationToken)"/>, with every byte from
+    /// <paramref name="version"/> (the <c>etag</c> a STAT gave) when it is not null: a reader that reads a file in
+    /// several requests gets one version of it, or an error, never a mix.
+    /// </summary>
+    /// <exception cref="WorkerRequestException">The file is no longer that version (code <see cref="ErrorCode.VersionMismatch"/>).</exception>
+    public async Task<int> ReadAsync(string path, long offset, Memory<byte> destination, string? version, CancellationToken cancellationToken = default)
     {
         DoraPath doraPath = DoraPath.Parse(path);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
@@ -80,7 +89,7 @@ public sealed partial class DoraClient : IAsyncDisposable
             return 0;
         }
 
-        (bool served, int read, Exception? lastError, int tried) = await OnOwnersAsync<int, ReadOperation>(new ReadOperation(doraPath.Value, offset, destination), cancellationToken).ConfigureAwait(false);
+        (bool served, int read, Exception? lastError, int tried) = await OnOwnersAsync<int, ReadOperation>(new ReadOperation(doraPath.Value, offset, destination, version), cancellationToken).ConfigureAwait(false);
         if (served)
         {
             Metrics.Read(read);
@@ -89,7 +98,7 @@ public sealed partial class DoraClient : IAsyncDisposable
 
         if (_options.FallbackToUnderStorage && _options.UnderStorageMounts is { } mounts)
         {
-            read = await ReadUnderStorageAsync(mounts.Resolve(doraPath), offset, destination, cancellationToken).ConfigureAwait(false);
+            read = await ReadUnderStorageAsync(mounts.Resolve(doraPath), offset, destination, version, cancellationToken).ConfigureAwait(false);
             Metrics.UnderStorageFallback();
             Metrics.Read(read);
             return read;
@@ -99,10 +108,15 @@ public sealed partial class DoraClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Like <see cref="ReadAsync"/>, blocking the calling thread, for synchronous stream readers. Fails over between
-    /// workers the same way; the direct under-storage fallback is only taken by <see cref="ReadAsync"/>.
+    /// Like <see cref="ReadAsync(string, long, Memory{byte}, CancellationToken)"/>, blocking the calling thread, for
+    /// synchronous stream readers. Fails over between workers the same way; the direct under-storage fallback is only
+    /// taken by the asynchronous reads.
     /// </summary>
-    public int Read(string path, long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
+    public int Read(string path, long offset, Memory<byte> destination, CancellationToken cancellationToken = default) =>
+        Read(path, offset, destination, version: null, cancellationToken);
+
+    /// <summary>Like <see cref="Read(string, long, Memory{byte}, CancellationToken)"/>, with every byte from <paramref name="version"/> when it is not null.</summary>
+    public int Read(string path, long offset, Memory<byte> destination, string? version, CancellationToken cancellationToken = default)
     {
         DoraPath doraPath = DoraPath.Parse(path);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
@@ -117,7 +131,7 @@ public sealed partial class DoraClient : IAsyncDisposable
         {
             try
             {
-                int read = _pool.Get(owners[attempt], cancellationToken).Read(doraPath.Value, offset, destination, cancellationToken);
+                int read = _pool.Get(owners[attempt], cancellationToken).Read(doraPath.Value, offset, destination, version, cancellationToken);
                 Metrics.Read(read);
                 return read;
             }
@@ -190,6 +204,84 @@ public sealed partial class DoraClient : IAsyncDisposable
         return await connection.RangeQueryAsync(type, doraPath.Value, offset, length ?? -1, loadFlags, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Has every worker forget what it cached about <paramref name="path"/> (with <paramref name="recursive"/>, about
+    /// everything below it too) and look at it again in the under storage; a file found changed loses its old pages at
+    /// once. Every worker is asked, not only the owner, so that none can serve a stale status after a failover. Returns
+    /// the owner's answer with the dropped pages of all workers added up.
+    /// </summary>
+    /// <exception cref="WorkerRequestException">A worker could not be reached or refused; the message names each.</exception>
+    public async Task<InvalidateReply> InvalidateAsync(string path, bool recursive = false, CancellationToken cancellationToken = default)
+    {
+        DoraPath doraPath = DoraPath.Parse(path);
+        byte flags = recursive ? ProtocolConstants.InvalidateRecursive : (byte)0;
+        (WorkerRecord Worker, InvalidateReply Reply)[] replies = await OnEveryWorkerAsync(
+            doraPath.Value, FrameType.Invalidate, flags, ProtocolJson.Default.InvalidateReply, cancellationToken).ConfigureAwait(false);
+        string owner = Cluster.OwnerOf(doraPath.Value).Id;
+        InvalidateReply answer = Array.Find(replies, r => r.Worker.Id == owner).Reply ?? replies[0].Reply;
+        return answer with { DroppedPages = replies.Sum(r => r.Reply.DroppedPages) };
+    }
+
+    /// <summary>Drops the cached pages of the file's current version on every worker; returns how many in all.</summary>
+    /// <exception cref="WorkerRequestException">A worker could not be reached or refused; the message names each.</exception>
+    public async Task<EvictReply> EvictAsync(string path, CancellationToken cancellationToken = default)
+    {
+        DoraPath doraPath = DoraPath.Parse(path);
+        (WorkerRecord Worker, EvictReply Reply)[] replies = await OnEveryWorkerAsync(
+            doraPath.Value, FrameType.Evict, 0, ProtocolJson.Default.EvictReply, cancellationToken).ConfigureAwait(false);
+        return new EvictReply(doraPath.Value, replies.Sum(r => r.Reply.DroppedPages));
+    }
+
+    private async Task<(WorkerRecord Worker, T Reply)[]> OnEveryWorkerAsync<T>(
+        string path, FrameType type, byte flags, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> json, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<WorkerRecord> workers = Cluster.Membership.Workers;
+        if (workers.Count == 0)
+        {
+            throw new NoWorkersException();
+        }
+
+        var asks = new Task<byte[]>[workers.Count];
+        for (int i = 0; i < asks.Length; i++)
+        {
+            asks[i] = AskAsync(workers[i]);
+        }
+
+        try
+        {
+            await Task.WhenAll(asks).ConfigureAwait(false);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Each failure is named below, after every worker has answered or failed.
+        }
+
+        var failed = new List<(WorkerRecord Worker, string Reason)>();
+        var replies = new (WorkerRecord, T)[workers.Count];
+        for (int i = 0; i < asks.Length; i++)
+        {
+            if (asks[i].IsCompletedSuccessfully && JsonSerializer.Deserialize(asks[i].Result, json) is { } reply)
+            {
+                replies[i] = (workers[i], reply);
+            }
+            else
+            {
+                failed.Add((workers[i], asks[i].Exception?.InnerException?.Message ?? "an empty answer"));
+            }
+        }
+
+        return failed.Count == 0
+            ? replies
+            : throw new WorkerRequestException(failed[0].Worker.Id, null,
+                $"{type} of '{path}' did not reach {failed.Count} of {workers.Count} workers: {string.Join("; ", failed.Select(f => $"{f.Worker.Id}: {f.Reason}"))}", isTransient: true);
+
+        async Task<byte[]> AskAsync(WorkerRecord worker)
+        {
+            PageStreamConnection connection = await _pool.GetAsync(worker, cancellationToken).ConfigureAwait(false);
+            return await connection.QueryAsync(type, path, after: null, limit: 0, cancellationToken, flags).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>True when the failure is worth trying again (on the same or another worker), false when it would fail again.</summary>
     public static bool IsTransientFailure(Exception error) => IsTransient(error, CancellationToken.None);
 
@@ -214,7 +306,7 @@ public sealed partial class DoraClient : IAsyncDisposable
     /// A seekable, read-only stream over the file (for Parquet readers and the like). Its length is looked up on first
     /// use; <see cref="OpenReadAsync"/> looks it up at once, so a missing file fails there.
     /// </summary>
-    public Stream OpenRead(string path) => new DoraReadStream(this, DoraPath.Parse(path).Value, knownLength: null);
+    public Stream OpenRead(string path) => new DoraReadStream(this, DoraPath.Parse(path).Value, knownLength: null, version: null);
 
     /// <summary>A seekable, read-only stream over the file, after checking that it exists.</summary>
     public async Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken = default)
@@ -225,7 +317,7 @@ public sealed partial class DoraClient : IAsyncDisposable
             throw new InvalidPathException(path, "it is a directory, not a file");
         }
 
-        return new DoraReadStream(this, status.Path, status.Length);
+        return new DoraReadStream(this, status.Path, status.Length, status.ETag);
     }
 
     private async Task<byte[]> QueryAsync(FrameType type, string path, string? after, int limit, CancellationToken cancellationToken)
@@ -271,12 +363,17 @@ public sealed partial class DoraClient : IAsyncDisposable
         return error;
     }
 
-    private static async Task<int> ReadUnderStorageAsync(Core.Mounts.ResolvedPath resolved, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    private static async Task<int> ReadUnderStorageAsync(Core.Mounts.ResolvedPath resolved, long offset, Memory<byte> destination, string? version, CancellationToken cancellationToken)
     {
         UfsFileStatus status = await resolved.Mount.Storage.StatAsync(resolved.RelativePath, cancellationToken).ConfigureAwait(false);
         if (status.IsDirectory)
         {
             throw new InvalidPathException(resolved.Path.Value, "it is a directory, not a file");
+        }
+
+        if (version is not null && status.ETag != version)
+        {
+            throw new VersionMismatchException(resolved.Path.Value, version, status.ETag);
         }
 
         if (offset > status.Length)

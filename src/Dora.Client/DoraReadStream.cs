@@ -7,7 +7,9 @@ namespace Dora.Client;
 /// seeking is free. Reads smaller than <see cref="BufferSize"/> fill a small buffer first, so a parser that reads a
 /// footer a few bytes at a time (Parquet.Net's thrift reader does) costs one round trip per 64 KiB, not per field.
 /// Large reads go straight into the caller's memory. Synchronous reads block the calling thread on the page stream
-/// and need the length known (<see cref="DoraClient.OpenReadAsync"/>, or any asynchronous read first).
+/// and need the length known (<see cref="DoraClient.OpenReadAsync"/>, or any asynchronous read first). Every read asks
+/// for the version the file had when the stream learned its length, so a file replaced while it is being read fails
+/// the stream with <see cref="Dora.Core.Errors.VersionMismatchException"/> instead of mixing two versions.
 /// </summary>
 internal sealed class DoraReadStream : Stream
 {
@@ -17,16 +19,18 @@ internal sealed class DoraReadStream : Stream
     private readonly DoraClient _client;
     private readonly string _path;
     private long? _length;
+    private string? _version;
     private long _position;
     private byte[]? _buffer;
     private long _bufferStart;
     private int _bufferCount;
 
-    public DoraReadStream(DoraClient client, string path, long? knownLength)
+    public DoraReadStream(DoraClient client, string path, long? knownLength, string? version)
     {
         _client = client;
         _path = path;
         _length = knownLength;
+        _version = version;
     }
 
     public override bool CanRead => true;
@@ -50,7 +54,12 @@ internal sealed class DoraReadStream : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        _length ??= (await _client.StatAsync(_path, cancellationToken).ConfigureAwait(false)).Length;
+        if (_length is null)
+        {
+            var status = await _client.StatAsync(_path, cancellationToken).ConfigureAwait(false);
+            (_length, _version) = (status.Length, status.ETag);
+        }
+
         int wanted = Wanted(buffer.Length);
         if (wanted == 0)
         {
@@ -64,12 +73,12 @@ internal sealed class DoraReadStream : Stream
 
         if (wanted >= BufferSize)
         {
-            return Advance(await _client.ReadAsync(_path, _position, buffer[..wanted], cancellationToken).ConfigureAwait(false));
+            return Advance(await _client.ReadAsync(_path, _position, buffer[..wanted], _version, cancellationToken).ConfigureAwait(false));
         }
 
         _buffer ??= ArrayPool<byte>.Shared.Rent(BufferSize);
         _bufferStart = _position;
-        _bufferCount = await _client.ReadAsync(_path, _position, _buffer.AsMemory(0, Wanted(BufferSize)), cancellationToken).ConfigureAwait(false);
+        _bufferCount = await _client.ReadAsync(_path, _position, _buffer.AsMemory(0, Wanted(BufferSize)), _version, cancellationToken).ConfigureAwait(false);
         TryCopyBuffered(buffer.Span[..wanted], out copied);
         return copied;
     }
@@ -106,7 +115,7 @@ internal sealed class DoraReadStream : Stream
             byte[] rented = ArrayPool<byte>.Shared.Rent(wanted);
             try
             {
-                int read = _client.Read(_path, _position, rented.AsMemory(0, wanted));
+                int read = _client.Read(_path, _position, rented.AsMemory(0, wanted), _version);
                 rented.AsSpan(0, read).CopyTo(buffer);
                 return Advance(read);
             }
@@ -117,7 +126,7 @@ internal sealed class DoraReadStream : Stream
         }
 
         _bufferStart = _position;
-        _bufferCount = _client.Read(_path, _position, _buffer.AsMemory(0, Wanted(BufferSize)));
+        _bufferCount = _client.Read(_path, _position, _buffer.AsMemory(0, Wanted(BufferSize)), _version);
         TryCopyBuffered(buffer[..wanted], out copied);
         return copied;
     }

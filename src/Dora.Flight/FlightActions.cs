@@ -18,8 +18,8 @@ internal static class FlightActions
         Describe("stat", "A file's status and its bytes cached on this worker. Body: {\"path\"}. Result: {\"path\",\"length\",\"cachedBytes\",...}."),
         Describe("stats", "This worker's counters. Body: none. Result: {\"cacheHits\",\"cacheMisses\",...}."),
         Describe("load", "Reads a file or a byte range into this worker's cache. Body: {\"path\",\"offset\"?,\"length\"?}. Result: {\"path\",\"bytes\",\"fetchedPages\",\"cachedPages\"}."),
-        Describe("invalidate", "Makes the next access re-check the under storage. Body: {\"path\",\"recursive\"?}. Result: {\"path\",\"recursive\"}."),
-        Describe("evict", "Drops a file's cached pages on this worker. Body: {\"path\"}. Result: {\"path\",\"pages\"}."),
+        Describe("invalidate", "Forgets what this worker cached about a path (recursive: and below it) and looks at it again. Body: {\"path\",\"recursive\"?}. Result: {\"path\",\"recursive\",\"exists\",\"version\",\"droppedPages\"}."),
+        Describe("evict", "Drops a file's cached pages on this worker. Body: {\"path\"}. Result: {\"path\",\"droppedPages\"}."),
     ];
 
     private static ActionType Describe(string type, string description) => new() { Type = type, Description = description };
@@ -70,16 +70,16 @@ internal static class FlightActions
                 using JsonDocument json = Parse(body, type);
                 DoraPath path = PathOf(json, type);
                 bool recursive = json.RootElement.TryGetProperty("recursive", out JsonElement flag) && flag.ValueKind == JsonValueKind.True;
-                engine.Invalidate(path, recursive);
-                return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["path"] = path.Value, ["recursive"] = recursive });
+                InvalidateReply invalidated = await engine.InvalidateAsync(path, recursive, cancellationToken).ConfigureAwait(false);
+                return JsonSerializer.SerializeToUtf8Bytes(invalidated, ProtocolJson.Default.InvalidateReply);
             }
 
             case "evict":
             {
                 using JsonDocument json = Parse(body, type);
                 DoraPath path = PathOf(json, type);
-                int dropped = await engine.EvictAsync(path, cancellationToken).ConfigureAwait(false);
-                return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["path"] = path.Value, ["pages"] = dropped });
+                EvictReply evicted = await engine.EvictAsync(path, cancellationToken).ConfigureAwait(false);
+                return JsonSerializer.SerializeToUtf8Bytes(evicted, ProtocolJson.Default.EvictReply);
             }
 
             default:

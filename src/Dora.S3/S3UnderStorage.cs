@@ -148,7 +148,7 @@ public sealed class S3UnderStorage : IUnderStorage
                 }
 
                 return total < wanted
-                    ? throw new UnderStorageException(DoraPathOf(relativePath), $"the object ended after {offset + total} bytes, but its status says {expected.Length}; it is being changed", isTransient: true)
+                    ? throw new FileChangedException(DoraPathOf(relativePath), $"the object ended after {offset + total} bytes, but its status says {expected.Length}")
                     : total;
             }, cancellationToken).ConfigureAwait(false);
         }
@@ -158,8 +158,8 @@ public sealed class S3UnderStorage : IUnderStorage
         }
     }
 
-    private static UnderStorageException Changed(string relativePath) =>
-        new(DoraPathOf(relativePath), "the object changed since its status was read (its ETag differs); it is read again with the new status", isTransient: true);
+    private static FileChangedException Changed(string relativePath) =>
+        new(DoraPathOf(relativePath), "its ETag is no longer the one its status had");
 
     public async ValueTask<UfsListingPage> ListAsync(string relativePath, string? after, int limit, CancellationToken cancellationToken)
     {

@@ -52,7 +52,7 @@ public sealed class LocalUnderStorageTests : IDisposable
         using var ufs = new LocalUnderStorage(_root);
         var before = await ufs.StatAsync("f.bin", default).Within();
         TestFiles.Write(path, 2000, seed: 4);
-        var error = await Assert.ThrowsAsync<UnderStorageException>(() => ufs.ReadAsync("f.bin", before.Fingerprint, 0, new byte[10], default).AsTask()).Within();
+        var error = await Assert.ThrowsAsync<FileChangedException>(() => ufs.ReadAsync("f.bin", before.Fingerprint, 0, new byte[10], default).AsTask()).Within();
         Assert.True(error.IsTransient);
         Assert.Contains("changed", error.Message, StringComparison.Ordinal);
     }
@@ -71,7 +71,7 @@ public sealed class LocalUnderStorageTests : IDisposable
         var after = await ufs.StatAsync("f.bin", default).Within();
         Assert.Equal((before.Length, before.LastModified), (after.Length, after.LastModified));
         Assert.NotEqual(before.Fingerprint, after.Fingerprint);
-        var error = await Assert.ThrowsAsync<UnderStorageException>(() => ufs.ReadAsync("f.bin", before.Fingerprint, 0, new byte[10], default).AsTask()).Within();
+        var error = await Assert.ThrowsAsync<FileChangedException>(() => ufs.ReadAsync("f.bin", before.Fingerprint, 0, new byte[10], default).AsTask()).Within();
         Assert.Contains("changed", error.Message, StringComparison.Ordinal);
     }
 

@@ -79,7 +79,7 @@ public sealed class ListAndActionTests : IAsyncLifetime
 
         using (JsonDocument evict = await ActionAsync(client, "evict", """{"path":"/lake/day=1/a.bin"}"""))
         {
-            Assert.Equal(5, evict.RootElement.GetProperty("pages").GetInt32());
+            Assert.Equal(5, evict.RootElement.GetProperty("droppedPages").GetInt32());
         }
 
         using (JsonDocument stat = await ActionAsync(client, "stat", """{"path":"/lake/day=1/a.bin"}"""))

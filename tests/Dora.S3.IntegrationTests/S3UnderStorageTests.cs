@@ -118,7 +118,7 @@ public sealed class S3UnderStorageTests : IClassFixture<S3Fixture>
         UfsFileStatus before = await storage.StatAsync("etag/file.bin", default);
         await _s3.PutAsync("etag/file.bin", TestFiles.RandomBytes(5000, 5));
 
-        var error = await Assert.ThrowsAsync<UnderStorageException>(async () => await storage.ReadAsync("etag/file.bin", before.Fingerprint, 0, new byte[100], default));
+        var error = await Assert.ThrowsAsync<FileChangedException>(async () => await storage.ReadAsync("etag/file.bin", before.Fingerprint, 0, new byte[100], default));
         Assert.Contains("changed", error.Message, StringComparison.Ordinal);
         Assert.True(error.IsTransient);
     }

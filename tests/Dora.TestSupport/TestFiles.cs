@@ -18,4 +18,21 @@ public static class TestFiles
         File.WriteAllBytes(path, bytes);
         return bytes;
     }
+
+    /// <summary>
+    /// Rewrites a file in place with other bytes of the same length and puts its modification time back, as
+    /// <c>cp -p</c>, <c>rsync -t</c> or <c>touch -d</c> leave it; returns the new bytes.
+    /// </summary>
+    public static byte[] RewriteKeepingLengthAndTime(string path, int seed)
+    {
+        DateTime modified = File.GetLastWriteTimeUtc(path);
+        var bytes = RandomBytes((int)new FileInfo(path).Length, seed);
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            stream.Write(bytes);
+        }
+
+        File.SetLastWriteTimeUtc(path, modified);
+        return bytes;
+    }
 }

@@ -218,6 +218,103 @@ public sealed class HttpEndpointTests : IAsyncLifetime, IDisposable
         Assert.Equal(0, values["dora_metadata_lookups_total{level=\"rocksdb\"}"]);
     }
 
+    [Fact]
+    public async Task Reads_carry_the_version_and_honour_conditional_headers()
+    {
+        var first = await _http.GetAsync("/v1/data?path=/data/f.bin").Within();
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var etag = first.Headers.ETag!;
+        Assert.Equal(_file, await first.Content.ReadAsByteArrayAsync().Within());
+
+        using (var notModified = new HttpRequestMessage(HttpMethod.Get, "/v1/data?path=/data/f.bin"))
+        {
+            notModified.Headers.IfNoneMatch.Add(etag);
+            Assert.Equal(HttpStatusCode.NotModified, (await _http.SendAsync(notModified).Within()).StatusCode);
+        }
+
+        using (var otherVersion = new HttpRequestMessage(HttpMethod.Get, "/v1/data?path=/data/f.bin"))
+        {
+            otherVersion.Headers.IfMatch.Add(new EntityTagHeaderValue("\"0000000000000000\""));
+            var response = await _http.SendAsync(otherVersion).Within();
+            Assert.Equal(HttpStatusCode.PreconditionFailed, response.StatusCode);
+            Assert.Contains("If-Match", await Detail(response), StringComparison.Ordinal);
+        }
+
+        using (var sameVersion = new HttpRequestMessage(HttpMethod.Get, "/v1/data?path=/data/f.bin"))
+        {
+            sameVersion.Headers.IfMatch.Add(etag);
+            sameVersion.Headers.Range = new RangeHeaderValue(10, 19);
+            var response = await _http.SendAsync(sameVersion).Within();
+            Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+            Assert.Equal(_file.AsSpan(10, 10).ToArray(), await response.Content.ReadAsByteArrayAsync().Within());
+        }
+
+        // If-Range with another version: the whole (current) file instead of the range.
+        using (var staleRange = new HttpRequestMessage(HttpMethod.Get, "/v1/data?path=/data/f.bin"))
+        {
+            staleRange.Headers.Range = new RangeHeaderValue(10, 19);
+            staleRange.Headers.IfRange = new RangeConditionHeaderValue(new EntityTagHeaderValue("\"0000000000000000\""));
+            var response = await _http.SendAsync(staleRange).Within();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(_file.Length, (await response.Content.ReadAsByteArrayAsync().Within()).Length);
+        }
+    }
+
+    [Fact]
+    public async Task Head_answers_like_get_without_a_body()
+    {
+        using var head = new HttpRequestMessage(HttpMethod.Head, "/v1/data?path=/data/f.bin");
+        var response = await _http.SendAsync(head).Within();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(_file.Length, response.Content.Headers.ContentLength);
+        Assert.NotNull(response.Headers.ETag);
+        Assert.Equal("bytes", response.Headers.AcceptRanges.Single());
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync().Within());
+
+        using var missing = new HttpRequestMessage(HttpMethod.Head, "/v1/data?path=/data/nope.bin");
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.SendAsync(missing).Within()).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_file_replaced_while_partly_cached_is_served_whole_from_its_new_version()
+    {
+        using (var partial = new HttpRequestMessage(HttpMethod.Get, "/v1/data?path=/data/f.bin"))
+        {
+            partial.Headers.Range = new RangeHeaderValue(0, PageSize - 1);
+            (await _http.SendAsync(partial).Within()).EnsureSuccessStatusCode();
+        }
+
+        await _worker.Engine.Pages.WhenIdleAsync(default).Within();
+        var after = TestFiles.RewriteKeepingLengthAndTime(_temp.Combine("ufs", "data", "f.bin"), seed: 9);
+        var whole = await _http.GetAsync("/v1/data?path=/data/f.bin").Within();
+        Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        Assert.Equal(after, await whole.Content.ReadAsByteArrayAsync().Within());
+    }
+
+    [Fact]
+    public async Task Invalidate_and_evict_over_http()
+    {
+        Assert.Equal(_file, await _http.GetByteArrayAsync("/v1/data?path=/data/f.bin").Within());
+        await _worker.Engine.Pages.WhenIdleAsync(default).Within();
+        var after = TestFiles.RewriteKeepingLengthAndTime(_temp.Combine("ufs", "data", "f.bin"), seed: 7);
+
+        var invalidated = await _http.PostAsync("/v1/invalidate?path=/data/f.bin", null).Within();
+        Assert.Equal(HttpStatusCode.OK, invalidated.StatusCode);
+        var reply = JsonDocument.Parse(await invalidated.Content.ReadAsStringAsync().Within()).RootElement;
+        Assert.Equal(4, reply.GetProperty("droppedPages").GetInt64());
+        Assert.Equal(after, await _http.GetByteArrayAsync("/v1/data?path=/data/f.bin").Within());
+        await _worker.Engine.Pages.WhenIdleAsync(default).Within();
+
+        var evicted = await _http.PostAsync("/v1/evict?path=/data/f.bin", null).Within();
+        Assert.Equal(4, JsonDocument.Parse(await evicted.Content.ReadAsStringAsync().Within()).RootElement.GetProperty("droppedPages").GetInt64());
+
+        var bad = await _http.PostAsync("/v1/invalidate?path=/data&recursive=yes", null).Within();
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("recursive", await Detail(bad), StringComparison.Ordinal);
+        var directory = await _http.PostAsync("/v1/evict?path=/data", null).Within();
+        Assert.Equal(HttpStatusCode.BadRequest, directory.StatusCode);
+    }
+
     private async Task<Dictionary<string, long>> Metrics()
     {
         var response = await _http.GetAsync("/metrics").Within();

@@ -31,7 +31,8 @@ internal sealed partial class PageStreamConnection
                     case FrameType.Error:
                         await ReceiveErrorAsync(reader, frame, request).ConfigureAwait(false);
                         break;
-                    case FrameType.HelloOk or FrameType.StatOk or FrameType.ListOk or FrameType.Pong or FrameType.HealthOk or FrameType.LoadOk or FrameType.VerifyOk:
+                    case FrameType.HelloOk or FrameType.StatOk or FrameType.ListOk or FrameType.Pong or FrameType.HealthOk or FrameType.LoadOk or FrameType.VerifyOk
+                        or FrameType.InvalidateOk or FrameType.EvictOk:
                         byte[] body = new byte[frame.PayloadLength];
                         await ReadIntoAsync(reader, body).ConfigureAwait(false);
                         if (request is not null)
@@ -138,6 +139,7 @@ internal sealed partial class PageStreamConnection
     private Exception ToException(ErrorCode code, string message, string path) => code switch
     {
         ErrorCode.NotFound => new DoraFileNotFoundException(path),
+        ErrorCode.VersionMismatch => new VersionMismatchException(path, message),
         ErrorCode.Cancelled => new OperationCanceledException(message),
         _ => new WorkerRequestException(WorkerId, code, $"{code}: {message}", ErrorCodes.IsTransient(code)),
     };

@@ -50,16 +50,16 @@ internal sealed partial class PageStreamConnection
     }
 
     /// <summary>Reads like <see cref="ReadAsync"/>, blocking the calling thread.</summary>
-    public int Read(string path, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    public int Read(string path, long offset, Memory<byte> destination, string? version, CancellationToken cancellationToken)
     {
         ThrowIfBroken();
         _inFlight.Wait(cancellationToken);
-        byte[] frame = ArrayPool<byte>.Shared.Rent(FrameHeader.Size + 32 + (path.Length * 3));
+        byte[] frame = ArrayPool<byte>.Shared.Rent(ReadFrameSize(path, version));
         PendingRequest request;
         try
         {
             ulong id = NextId();
-            int length = BuildRead(frame, id, path, offset, destination.Length);
+            int length = BuildRead(frame, id, path, offset, destination.Length, version);
             request = Register(id, FrameType.Read, path, offset, destination);
             try
             {

@@ -114,14 +114,17 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
         _inFlight = new SemaphoreSlim((int)Math.Min(maxInFlight, 1024), (int)Math.Min(maxInFlight, 1024));
     }
 
-    /// <summary>Reads <paramref name="destination"/>.Length bytes at <paramref name="offset"/>; returns the count (short at the end of the file).</summary>
-    public async Task<int> ReadAsync(string path, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads <paramref name="destination"/>.Length bytes at <paramref name="offset"/>, all of <paramref name="version"/>
+    /// when it is not null; returns the count (short at the end of the file).
+    /// </summary>
+    public async Task<int> ReadAsync(string path, long offset, Memory<byte> destination, string? version, CancellationToken cancellationToken)
     {
-        byte[] frame = ArrayPool<byte>.Shared.Rent(FrameHeader.Size + 32 + (path.Length * 3));
+        byte[] frame = ArrayPool<byte>.Shared.Rent(ReadFrameSize(path, version));
         try
         {
             ulong id = NextId();
-            int length = BuildRead(frame, id, path, offset, destination.Length);
+            int length = BuildRead(frame, id, path, offset, destination.Length, version);
             PendingRequest request = await SendRequestAsync(id, FrameType.Read, path, frame, length, offset, destination, cancellationToken).ConfigureAwait(false);
             return await AwaitAsync(request, cancellationToken).ConfigureAwait(false);
         }
@@ -131,12 +134,12 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>STAT or LIST: returns the JSON body.</summary>
-    public async Task<byte[]> QueryAsync(FrameType type, string path, string? after, int limit, CancellationToken cancellationToken)
+    /// <summary>STAT, LIST, HEALTH, INVALIDATE (<paramref name="flags"/>) or EVICT: returns the JSON body.</summary>
+    public async Task<byte[]> QueryAsync(FrameType type, string path, string? after, int limit, CancellationToken cancellationToken, byte flags = 0)
     {
         byte[] frame = new byte[FrameHeader.Size + 16 + ((path.Length + (after?.Length ?? 0)) * 3)];
         ulong id = NextId();
-        int length = BuildQuery(frame, id, type, path, after, limit);
+        int length = BuildQuery(frame, id, type, path, after, limit, flags);
         PendingRequest request = await SendRequestAsync(id, type, path, frame, length, 0, Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         await AwaitAsync(request, cancellationToken).ConfigureAwait(false);
         return request.Body!;
@@ -151,10 +154,24 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
         return writer.Finish(FrameType.Hello, FrameBits.None, id);
     }
 
-    private static int BuildRead(byte[] frame, ulong id, string path, long offset, int length) =>
-        BuildRange(frame, id, FrameType.Read, path, offset, length);
+    private static int ReadFrameSize(string path, string? version) => FrameHeader.Size + 32 + ((path.Length + (version?.Length ?? 0)) * 3);
 
-    /// <summary>READ, LOAD and VERIFY: path, offset, length; LOAD then its flags.</summary>
+    /// <summary>READ: path, offset, length, and the version every byte must come from when one is given.</summary>
+    private static int BuildRead(byte[] frame, ulong id, string path, long offset, int length, string? version)
+    {
+        var writer = new PayloadWriter(frame);
+        writer.WriteString(path);
+        writer.WriteI64(offset);
+        writer.WriteI64(length);
+        if (version is not null)
+        {
+            writer.WriteString(version);
+        }
+
+        return writer.Finish(FrameType.Read, FrameBits.None, id);
+    }
+
+    /// <summary>LOAD and VERIFY: path, offset, length; LOAD then its flags.</summary>
     private static int BuildRange(byte[] frame, ulong id, FrameType type, string path, long offset, long length, byte loadFlags = 0)
     {
         var writer = new PayloadWriter(frame);
@@ -180,7 +197,7 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
         return request.Body!;
     }
 
-    private static int BuildQuery(byte[] frame, ulong id, FrameType type, string path, string? after, int limit)
+    private static int BuildQuery(byte[] frame, ulong id, FrameType type, string path, string? after, int limit, byte flags)
     {
         var writer = new PayloadWriter(frame);
         if (type == FrameType.Health)
@@ -193,6 +210,10 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
         {
             writer.WriteString(after ?? string.Empty);
             writer.WriteU32((uint)limit);
+        }
+        else if (type == FrameType.Invalidate)
+        {
+            writer.WriteU8(flags);
         }
 
         return writer.Finish(type, FrameBits.None, id);

@@ -12,12 +12,12 @@ internal interface IWorkerOperation<T>
 }
 
 /// <summary>A positioned read into the caller's memory.</summary>
-internal readonly struct ReadOperation(string path, long offset, Memory<byte> destination) : IWorkerOperation<int>
+internal readonly struct ReadOperation(string path, long offset, Memory<byte> destination, string? version) : IWorkerOperation<int>
 {
     public string Path => path;
 
     public Task<int> RunAsync(PageStreamConnection connection, CancellationToken cancellationToken) =>
-        connection.ReadAsync(path, offset, destination, cancellationToken);
+        connection.ReadAsync(path, offset, destination, version, cancellationToken);
 }
 
 /// <summary>A STAT or LIST, answered with JSON.</summary>

@@ -38,11 +38,17 @@ public enum ErrorCode : ushort
 
     /// <summary>The server is shutting down; the connection is closed.</summary>
     ShuttingDown = 12,
+
+    /// <summary>The file is not the version the request asked for (it changed since the reader opened it).</summary>
+    VersionMismatch = 13,
+
+    /// <summary>The worker has no room for the request now (a worker-wide budget is spent); trying again later may succeed.</summary>
+    Busy = 14,
 }
 
 /// <summary>What a client should do with an error code.</summary>
 public static class ErrorCodes
 {
     /// <summary>True when the same request may succeed later or on another worker.</summary>
-    public static bool IsTransient(ErrorCode code) => code is ErrorCode.Unavailable or ErrorCode.Internal or ErrorCode.ShuttingDown;
+    public static bool IsTransient(ErrorCode code) => code is ErrorCode.Unavailable or ErrorCode.Internal or ErrorCode.ShuttingDown or ErrorCode.Busy;
 }

@@ -30,6 +30,12 @@ public enum FrameType : byte
     /// <summary>Checks that every page of a byte range is cached with a valid checksum.</summary>
     Verify = 0x09,
 
+    /// <summary>Forgets what the worker cached about a path (or everything below it) and looks at the file again.</summary>
+    Invalidate = 0x0A,
+
+    /// <summary>Drops the cached pages of a file's current version.</summary>
+    Evict = 0x0B,
+
     /// <summary>Answer to <see cref="Hello"/>: the server's version and limits.</summary>
     HelloOk = 0x81,
 
@@ -53,6 +59,12 @@ public enum FrameType : byte
 
     /// <summary>Answer to <see cref="Verify"/>: JSON.</summary>
     VerifyOk = 0x88,
+
+    /// <summary>Answer to <see cref="Invalidate"/>: JSON.</summary>
+    InvalidateOk = 0x89,
+
+    /// <summary>Answer to <see cref="Evict"/>: JSON.</summary>
+    EvictOk = 0x8A,
 
     /// <summary>A request failed (or, with request id 0, the connection is being closed): code and message.</summary>
     Error = 0xEE,

@@ -23,4 +23,7 @@ public static class ProtocolConstants
 
     /// <summary>LOAD flag: drop the range's cached pages and fetch them again from the under storage.</summary>
     public const byte LoadRefresh = 0x01;
+
+    /// <summary>INVALIDATE flag: everything below the path too.</summary>
+    public const byte InvalidateRecursive = 0x01;
 }

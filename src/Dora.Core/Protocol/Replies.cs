@@ -32,6 +32,16 @@ public sealed record LoadReply(string Path, long Offset, long Length, long Pages
 /// </summary>
 public sealed record VerifyReply(string Path, long Offset, long Length, long Pages, long IntactPages, IReadOnlyList<long> MissingPages);
 
+/// <summary>
+/// The JSON body of <see cref="FrameType.InvalidateOk"/>: what the worker knows of the path after dropping what it had
+/// cached about it (and, for a file, after a fresh look at the under storage): whether it exists, its version now, and
+/// how many cached pages of an older version were dropped.
+/// </summary>
+public sealed record InvalidateReply(string Path, bool Recursive, bool Exists, string? Version, long DroppedPages);
+
+/// <summary>The JSON body of <see cref="FrameType.EvictOk"/>: the cached pages of the file's current version that were dropped.</summary>
+public sealed record EvictReply(string Path, long DroppedPages);
+
 /// <summary>Source-generated JSON of the protocol's JSON bodies (camelCase).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(StatReply))]
@@ -39,4 +49,6 @@ public sealed record VerifyReply(string Path, long Offset, long Length, long Pag
 [JsonSerializable(typeof(HealthReply))]
 [JsonSerializable(typeof(LoadReply))]
 [JsonSerializable(typeof(VerifyReply))]
+[JsonSerializable(typeof(InvalidateReply))]
+[JsonSerializable(typeof(EvictReply))]
 public sealed partial class ProtocolJson : JsonSerializerContext;

@@ -223,10 +223,9 @@ public sealed class LocalUnderStorage : IUnderStorage
         var version = VersionTag(now);
         if (now.Length != expected.Length || version != expected.ETag)
         {
-            throw new UnderStorageException(
+            throw new FileChangedException(
                 "/" + relativePath,
-                $"the file changed since its status was read (length {expected.Length} -> {now.Length}, version {expected.ETag} -> {version}); it is read again with the new status",
-                isTransient: true);
+                $"its status said {expected.Length} bytes, version {expected.ETag}; it is now {now.Length} bytes, version {version}");
         }
     }
 

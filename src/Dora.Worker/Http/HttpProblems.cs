@@ -13,6 +13,8 @@ internal static class HttpProblems
         InvalidPathException => Problem(StatusCodes.Status400BadRequest, "Invalid path", error.Message),
         DoraFileNotFoundException => Problem(StatusCodes.Status404NotFound, "Not found", error.Message),
         InvalidRangeException => Problem(StatusCodes.Status416RangeNotSatisfiable, "Range not satisfiable", error.Message),
+        VersionMismatchException => Problem(StatusCodes.Status412PreconditionFailed, "Precondition failed", error.Message),
+        FileChangedException => Problem(StatusCodes.Status503ServiceUnavailable, "File changed while being read", error.Message),
         UnderStorageException { IsTransient: true } => Problem(StatusCodes.Status503ServiceUnavailable, "Under storage unavailable", error.Message),
         UnderStorageException => Problem(StatusCodes.Status502BadGateway, "Under storage error", error.Message),
         _ => Problem(StatusCodes.Status500InternalServerError, "Dora error", error.Message),

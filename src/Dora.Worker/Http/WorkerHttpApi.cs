@@ -28,7 +28,9 @@ public static class WorkerHttpApi
         routes.MapGet("/metrics", () => Results.Text(PrometheusText.Render(engine), PrometheusText.ContentType));
         routes.MapGet("/v1/info", (HttpContext context, CancellationToken ct) => GuardAsync(context, () => InfoAsync(engine, context, ct)));
         routes.MapGet("/v1/files", (HttpContext context, CancellationToken ct) => GuardAsync(context, () => ListAsync(engine, context, ct)));
-        routes.MapGet("/v1/data", (HttpContext context, CancellationToken ct) => GuardAsync(context, () => DataAsync(engine, context, ct)));
+        routes.MapMethods("/v1/data", [HttpMethods.Get, HttpMethods.Head], (HttpContext context, CancellationToken ct) => GuardAsync(context, () => DataAsync(engine, context, ct)));
+        routes.MapPost("/v1/invalidate", (HttpContext context, CancellationToken ct) => GuardAsync(context, () => InvalidateAsync(engine, context, ct)));
+        routes.MapPost("/v1/evict", (HttpContext context, CancellationToken ct) => GuardAsync(context, () => EvictAsync(engine, context, ct)));
     }
 
     private static async Task<IResult> GuardAsync(HttpContext context, Func<Task<IResult>> handler)
@@ -82,6 +84,10 @@ public static class WorkerHttpApi
         return Results.Json(new ListingResponse(path.Value, entries, page.NextToken));
     }
 
+    // A response cannot report an error once its status line is out, so everything that can fail is settled first: the
+    // file is opened, a range that needs the under storage is checked against it (a file replaced since its status was
+    // cached is served whole from its new version), and the preconditions are evaluated. A read that still fails midway
+    // (the file changed in the last instant) aborts the connection: the client sees a short body, never wrong bytes.
     private static async Task<IResult> DataAsync(StorageEngine engine, HttpContext context, CancellationToken cancellationToken)
     {
         if (!TryGetPath(context, out var path, out var problem))
@@ -89,17 +95,48 @@ public static class WorkerHttpApi
             return problem;
         }
 
+        var request = context.Request;
         var file = await engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        var outcome = ByteRange.Parse(request.Headers.Range, file.Length, out var range, out var error);
+        if (outcome is ByteRange.Outcome.Whole or ByteRange.Outcome.Partial)
+        {
+            var checkedFile = await engine.RevalidateUnlessCachedAsync(file, range.Start, range.Start + range.Length, cancellationToken).ConfigureAwait(false);
+            if (!ReferenceEquals(checkedFile, file))
+            {
+                file = checkedFile;
+                outcome = ByteRange.Parse(request.Headers.Range, file.Length, out range, out error);
+            }
+        }
+
         var response = context.Response;
+        var status = file.Status;
         response.Headers.AcceptRanges = "bytes";
-        response.Headers.LastModified = file.Status.LastModified.ToString("R", CultureInfo.InvariantCulture);
-        switch (ByteRange.Parse(context.Request.Headers.Range, file.Length, out var range, out var error))
+        response.Headers.LastModified = status.LastModified.ToString("R", CultureInfo.InvariantCulture);
+        if (status.ETag is not null)
+        {
+            response.Headers.ETag = status.ETag;
+        }
+
+        switch (Preconditions.Evaluate(request, status.ETag, status.LastModified, out var failed))
+        {
+            case Preconditions.Outcome.NotModified:
+                return Results.StatusCode(StatusCodes.Status304NotModified);
+            case Preconditions.Outcome.Failed:
+                return HttpProblems.Problem(StatusCodes.Status412PreconditionFailed, "Precondition failed", $"'{path}': {failed}");
+        }
+
+        if (outcome == ByteRange.Outcome.Partial && !Preconditions.RangeApplies(request, status.ETag, status.LastModified))
+        {
+            (outcome, range) = (ByteRange.Outcome.Whole, new ByteRange(0, file.Length));
+        }
+
+        switch (outcome)
         {
             case ByteRange.Outcome.Invalid:
                 return HttpProblems.BadRequest(error);
             case ByteRange.Outcome.Unsatisfiable:
                 response.Headers.ContentRange = $"bytes */{file.Length}";
-                return HttpProblems.Problem(StatusCodes.Status416RangeNotSatisfiable, "Range not satisfiable", $"the Range '{context.Request.Headers.Range}' lies outside '{path}' ({file.Length} bytes)");
+                return HttpProblems.Problem(StatusCodes.Status416RangeNotSatisfiable, "Range not satisfiable", $"the Range '{request.Headers.Range}' lies outside '{path}' ({file.Length} bytes)");
             case ByteRange.Outcome.Partial:
                 response.StatusCode = StatusCodes.Status206PartialContent;
                 response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {range.Start}-{range.Start + range.Length - 1}/{file.Length}");
@@ -111,8 +148,49 @@ public static class WorkerHttpApi
 
         response.ContentType = "application/octet-stream";
         response.ContentLength = range.Length;
-        await CopyRangeAsync(engine, file, range, response, cancellationToken).ConfigureAwait(false);
+        if (HttpMethods.IsHead(request.Method))
+        {
+            return Results.Empty;
+        }
+
+        try
+        {
+            await CopyRangeAsync(engine, file, range, response, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DoraException) when (response.HasStarted)
+        {
+            context.Abort();
+        }
+
         return Results.Empty;
+    }
+
+    private static async Task<IResult> InvalidateAsync(StorageEngine engine, HttpContext context, CancellationToken cancellationToken)
+    {
+        if (!TryGetPath(context, out var path, out var problem))
+        {
+            return problem;
+        }
+
+        var recursiveText = context.Request.Query["recursive"].ToString();
+        if (recursiveText is not ("" or "true" or "false"))
+        {
+            return HttpProblems.BadRequest($"the 'recursive' query parameter must be true or false (was '{recursiveText}')");
+        }
+
+        var reply = await engine.InvalidateAsync(path, recursiveText == "true", cancellationToken).ConfigureAwait(false);
+        return Results.Json(reply, ProtocolJson.Default.InvalidateReply);
+    }
+
+    private static async Task<IResult> EvictAsync(StorageEngine engine, HttpContext context, CancellationToken cancellationToken)
+    {
+        if (!TryGetPath(context, out var path, out var problem))
+        {
+            return problem;
+        }
+
+        var reply = await engine.EvictAsync(path, cancellationToken).ConfigureAwait(false);
+        return Results.Json(reply, ProtocolJson.Default.EvictReply);
     }
 
     // Reads straight into the response pipe's buffers: pages are copied once, from the page file to the socket buffer.

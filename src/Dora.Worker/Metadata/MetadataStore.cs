@@ -3,6 +3,8 @@ using Dora.Core.Mounts;
 using Dora.Core.Paths;
 using Dora.Core.UnderStorage;
 using Dora.Worker.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Dora.Worker.Metadata;
 
@@ -21,17 +23,19 @@ public sealed class MetadataStore : IDisposable
     private readonly MemoryMetadataCache _memory;
     private readonly RocksMetadataStore _disk;
     private readonly Dictionary<string, Task<MetadataEntry>> _checks = new(StringComparer.Ordinal);
+    private readonly ILogger _logger;
     private readonly Lock _checksLock = new();
 
     // Made once: a method group passed per lookup would allocate a delegate on every status call, hits included.
     private readonly Func<ResolvedPath, CancellationToken, Task<MetadataEntry>> _statFromStorage;
 
-    public MetadataStore(MetadataOptions options, WorkerMetrics metrics, Action<DoraPath, UfsFileStatus> onFileChanged, TimeProvider? clock = null)
+    public MetadataStore(MetadataOptions options, WorkerMetrics metrics, Action<DoraPath, UfsFileStatus> onFileChanged, TimeProvider? clock = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
         _metrics = metrics;
+        _logger = logger ?? NullLogger.Instance;
         _onFileChanged = onFileChanged;
         _clock = clock ?? TimeProvider.System;
         _memory = new MemoryMetadataCache(options.MemoryMaxEntries, options.MemoryTtl);
@@ -52,6 +56,19 @@ public sealed class MetadataStore : IDisposable
         var key = MetadataKeys.Status(resolved.Path);
         var entry = await LookupAsync(key, resolved, _statFromStorage, cancellationToken).ConfigureAwait(false);
         return entry.Kind == MetadataEntryKind.Status ? entry.Status! : throw new DoraFileNotFoundException(resolved.Path.Value);
+    }
+
+    /// <summary>
+    /// The status cached for <paramref name="path"/> (memory, else RocksDB), however old, without asking the under
+    /// storage; null when nothing (or a negative entry) is cached.
+    /// </summary>
+    public UfsFileStatus? PeekStatus(DoraPath path)
+    {
+        var key = MetadataKeys.Status(path);
+        var now = NowMs;
+        return _memory.TryGet(key, now, out var cached) || TryGetFromDisk(key, now, out cached)
+            ? cached.Status
+            : null;
     }
 
     /// <summary>One page of a directory listing, ordered by name.</summary>
@@ -108,7 +125,7 @@ public sealed class MetadataStore : IDisposable
 
             previous = cached;
         }
-        else if (_disk.TryGet(key, now, out cached))
+        else if (TryGetFromDisk(key, now, out cached))
         {
             _memory.Set(key, cached);
             if (IsFresh(cached, resolved.Mount, now))
@@ -124,12 +141,16 @@ public sealed class MetadataStore : IDisposable
         return await CheckSharedAsync(key, resolved, previous, fetch).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    // One check per key at a time: later callers share the running one. Only the table is touched under the lock;
+    // the under-storage call and the writes of its answer run outside it, so checks of different keys never wait for
+    // each other.
     private Task<MetadataEntry> CheckSharedAsync(
         string key,
         ResolvedPath resolved,
         MetadataEntry? previous,
         Func<ResolvedPath, CancellationToken, Task<MetadataEntry>> fetch)
     {
+        TaskCompletionSource<MetadataEntry> check;
         lock (_checksLock)
         {
             if (_checks.TryGetValue(key, out var running))
@@ -137,26 +158,26 @@ public sealed class MetadataStore : IDisposable
                 return running;
             }
 
-            var check = CheckAsync(key, resolved, previous, fetch);
-            if (!check.IsCompleted)
-            {
-                _checks.Add(key, check);
-            }
-
-            return check;
+            check = new TaskCompletionSource<MetadataEntry>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _checks.Add(key, check.Task);
         }
+
+        _ = CheckAsync(key, resolved, previous, fetch, check);
+        return check.Task;
     }
 
     // Runs without the caller's token: other callers may be waiting for the same answer.
-    private async Task<MetadataEntry> CheckAsync(
+    private async Task CheckAsync(
         string key,
         ResolvedPath resolved,
         MetadataEntry? previous,
-        Func<ResolvedPath, CancellationToken, Task<MetadataEntry>> fetch)
+        Func<ResolvedPath, CancellationToken, Task<MetadataEntry>> fetch,
+        TaskCompletionSource<MetadataEntry> check)
     {
+        MetadataEntry entry;
         try
         {
-            var entry = await fetch(resolved, CancellationToken.None).ConfigureAwait(false);
+            entry = await fetch(resolved, CancellationToken.None).ConfigureAwait(false);
             if (previous is { Kind: MetadataEntryKind.Status, Status: { IsDirectory: false } old }
                 && (entry.Kind != MetadataEntryKind.Status || entry.Status!.Fingerprint != old.Fingerprint))
             {
@@ -164,17 +185,69 @@ public sealed class MetadataStore : IDisposable
             }
 
             _memory.Set(key, entry);
-            _disk.Put(key, entry);
-            return entry;
+            PutOnDisk(key, entry);
         }
-        finally
+        catch (Exception e)
         {
-            lock (_checksLock)
-            {
-                _checks.Remove(key);
-            }
+            Finish(key);
+            check.SetException(e);
+            return;
+        }
+
+        Finish(key);
+        check.SetResult(entry);
+    }
+
+    private void Finish(string key)
+    {
+        lock (_checksLock)
+        {
+            _checks.Remove(key);
         }
     }
+
+    // RocksDB is the second level: when it fails, lookups fall back to memory and the under storage, never to an error.
+    private bool TryGetFromDisk(string key, long nowMs, out MetadataEntry entry)
+    {
+        try
+        {
+            return _disk.TryGet(key, nowMs, out entry);
+        }
+        catch (RocksDbSharp.RocksDbException e)
+        {
+            DiskFailed(e);
+            entry = null!;
+            return false;
+        }
+    }
+
+    private void PutOnDisk(string key, MetadataEntry entry)
+    {
+        try
+        {
+            _disk.Put(key, entry);
+            if (Volatile.Read(ref _diskFailing) != 0)
+            {
+                Volatile.Write(ref _diskFailing, 0);
+            }
+        }
+        catch (RocksDbSharp.RocksDbException e)
+        {
+            DiskFailed(e);
+        }
+    }
+
+    private void DiskFailed(Exception error)
+    {
+        // Logged once per failing stretch (until a write succeeds again); the counter has every failure.
+        _metrics.MetadataDiskFailed();
+        if (Interlocked.Exchange(ref _diskFailing, 1) == 0)
+        {
+            MetadataLog.DiskFailed(_logger, _options.DatabaseDirectory, error);
+        }
+    }
+
+    private int _diskFailing;
 
     private async Task<MetadataEntry> StatAsync(ResolvedPath resolved, CancellationToken cancellationToken)
     {

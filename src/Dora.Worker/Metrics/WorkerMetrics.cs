@@ -30,6 +30,7 @@ public sealed class WorkerMetrics : IDisposable
     private long _registered;
     private long _registrationRenewals;
     private long _scrubbedPages;
+    private long _metadataDiskFailures;
     private long _scrubbedBytes;
 
     public WorkerMetrics()
@@ -108,6 +109,11 @@ public sealed class WorkerMetrics : IDisposable
     public long MetadataRocksDbLookups => Volatile.Read(ref _metadataRocksDb);
 
     public long MetadataUfsLookups => Volatile.Read(ref _metadataUfs);
+
+    /// <summary>RocksDB reads and writes that failed (the lookups were answered without it).</summary>
+    public long MetadataDiskFailures => Volatile.Read(ref _metadataDiskFailures);
+
+    internal void MetadataDiskFailed() => Interlocked.Increment(ref _metadataDiskFailures);
 
     /// <summary>Pages the scrubber has read and checked.</summary>
     public long ScrubbedPages => Volatile.Read(ref _scrubbedPages);

@@ -38,6 +38,19 @@ internal sealed partial class PageStreamSession
         await WriteSmallFrameAsync(FrameType.VerifyOk, request.Id, JsonSerializer.SerializeToUtf8Bytes(reply, ProtocolJson.Default.VerifyReply)).ConfigureAwait(false);
     }
 
+    private async Task InvalidateAsync(Request request, CancellationToken cancellationToken)
+    {
+        bool recursive = (request.Flags & ProtocolConstants.InvalidateRecursive) != 0;
+        InvalidateReply reply = await _engine.InvalidateAsync(DoraPath.Parse(request.Path), recursive, cancellationToken).ConfigureAwait(false);
+        await WriteSmallFrameAsync(FrameType.InvalidateOk, request.Id, JsonSerializer.SerializeToUtf8Bytes(reply, ProtocolJson.Default.InvalidateReply)).ConfigureAwait(false);
+    }
+
+    private async Task EvictAsync(Request request, CancellationToken cancellationToken)
+    {
+        EvictReply reply = await _engine.EvictAsync(DoraPath.Parse(request.Path), cancellationToken).ConfigureAwait(false);
+        await WriteSmallFrameAsync(FrameType.EvictOk, request.Id, JsonSerializer.SerializeToUtf8Bytes(reply, ProtocolJson.Default.EvictReply)).ConfigureAwait(false);
+    }
+
     /// <summary>LOAD and VERIFY take a length of -1 for "to the end of the file".</summary>
     private static long? RangeLength(Request request) => request.Length == -1 ? null : request.Length;
 

@@ -234,7 +234,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
                 }
 
                 return true;
-            case FrameType.Read or FrameType.Stat or FrameType.List or FrameType.Health or FrameType.Load or FrameType.Verify:
+            case FrameType.Read or FrameType.Stat or FrameType.List or FrameType.Health or FrameType.Load or FrameType.Verify or FrameType.Invalidate or FrameType.Evict:
                 Request request;
                 try
                 {
@@ -276,6 +276,8 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
                 FrameType.Health => HealthAsync(request),
                 FrameType.Load => LoadAsync(request, cancellation.Token),
                 FrameType.Verify => VerifyAsync(request, cancellation.Token),
+                FrameType.Invalidate => InvalidateAsync(request, cancellation.Token),
+                FrameType.Evict => EvictAsync(request, cancellation.Token),
                 _ => ListAsync(request, cancellation.Token),
             }).ConfigureAwait(false);
         }
@@ -315,6 +317,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
         InvalidPathException => (ErrorCode.InvalidPath, error.Message),
         DoraFileNotFoundException => (ErrorCode.NotFound, error.Message),
         InvalidRangeException => (ErrorCode.InvalidRange, error.Message),
+        VersionMismatchException => (ErrorCode.VersionMismatch, error.Message),
         DoraException => (ErrorCode.Unavailable, error.Message),
         _ => (ErrorCode.Internal, $"internal error: {error.GetType().Name}"),
     };
@@ -322,7 +325,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
     private async Task ReadAsync(Request request, CancellationToken cancellationToken)
     {
         DoraPath path = DoraPath.Parse(request.Path);
-        OpenedFile file = await _engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        OpenedFile file = await _engine.OpenAsync(path, expectedVersion: request.After, cancellationToken).ConfigureAwait(false);
         long end = file.RangeEnd(request.Offset, request.Length);
         long position = request.Offset;
         int pageSize = _engine.Pages.PageSize;

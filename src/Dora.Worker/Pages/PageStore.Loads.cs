@@ -151,7 +151,7 @@ public sealed partial class PageStore
                 _metrics.UfsRead(read);
                 if (read != load.PageLength)
                 {
-                    throw new UnderStorageException("/" + source.RelativePath, $"the file ended after {offset + read} bytes, but its status says {source.Length}; it is being changed", isTransient: true);
+                    throw new FileChangedException("/" + source.RelativePath, $"it ended after {offset + read} bytes, but its status says {source.Length}");
                 }
             }
             finally

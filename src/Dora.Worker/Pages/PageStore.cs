@@ -241,6 +241,25 @@ public sealed partial class PageStore : IDisposable
         return total;
     }
 
+    /// <summary>Pages of this file version that are cached.</summary>
+    public long CachedPages(FileKey file, long fileLength)
+    {
+        long total = 0;
+        foreach (var entry in IndexedPagesOf(file, fileLength))
+        {
+            if (!entry.IsRemoved)
+            {
+                total++;
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>True when the page is cached (a read of it needs no under-storage read, unless its file is found damaged).</summary>
+    public bool IsCached(PageSource source, long pageIndex) =>
+        _index.TryGetValue(new PageKey(source.File, pageIndex), out var entry) && !entry.IsRemoved;
+
     /// <summary>Removes every cached page of one file version (it changed or was evicted on request).</summary>
     /// <returns>The number of pages removed.</returns>
     public int DropFile(FileKey file, long fileLength)

@@ -29,7 +29,7 @@ public sealed class StorageEngine : IDisposable
         Pages = PageStore.Open(pageOptions, metrics, logger);
         try
         {
-            Metadata = new MetadataStore(metadataOptions, metrics, DropOldPages);
+            Metadata = new MetadataStore(metadataOptions, metrics, DropOldPages, clock: null, logger);
         }
         catch
         {
@@ -63,10 +63,29 @@ public sealed class StorageEngine : IDisposable
 
     /// <summary>Looks the file up once for a series of reads.</summary>
     /// <exception cref="InvalidPathException">The path is a directory.</exception>
-    public async ValueTask<OpenedFile> OpenAsync(DoraPath path, CancellationToken cancellationToken)
+    public ValueTask<OpenedFile> OpenAsync(DoraPath path, CancellationToken cancellationToken) => OpenAsync(path, expectedVersion: null, cancellationToken);
+
+    /// <summary>
+    /// Looks the file up once for a series of reads that must all come from <paramref name="expectedVersion"/> (its
+    /// <c>etag</c>, as an earlier status gave it), or from whatever version it is now when that is null. A cached status
+    /// of another version is checked against the under storage before the request is refused.
+    /// </summary>
+    /// <exception cref="InvalidPathException">The path is a directory.</exception>
+    /// <exception cref="VersionMismatchException">The file is not <paramref name="expectedVersion"/> any more.</exception>
+    public async ValueTask<OpenedFile> OpenAsync(DoraPath path, string? expectedVersion, CancellationToken cancellationToken)
     {
         var resolved = Mounts.Resolve(path);
         var status = await Metadata.GetStatusAsync(resolved, cancellationToken).ConfigureAwait(false);
+        if (expectedVersion is not null && !status.IsDirectory && status.ETag != expectedVersion)
+        {
+            Metadata.Invalidate(path, recursive: false);
+            status = await Metadata.GetStatusAsync(resolved, cancellationToken).ConfigureAwait(false);
+            if (!status.IsDirectory && status.ETag != expectedVersion)
+            {
+                throw new VersionMismatchException(path.Value, expectedVersion, status.ETag);
+            }
+        }
+
         if (status.IsDirectory)
         {
             throw new InvalidPathException(path.Value, "it is a directory, not a file");
@@ -74,6 +93,68 @@ public sealed class StorageEngine : IDisposable
 
         var source = new PageSource(FileKey.For(path, status.Fingerprint), status.Length, resolved.Mount.Storage, resolved.RelativePath, status.Fingerprint);
         return new OpenedFile(path, status, source);
+    }
+
+    /// <summary>True when every page of <c>[offset, end)</c> is cached (reading it needs no under-storage read).</summary>
+    public bool IsCached(OpenedFile file, long offset, long end)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        (long first, long count) = PagesOf(offset, end);
+        for (long page = first; page < first + count; page++)
+        {
+            if (!Pages.IsCached(file.Source, page))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// For a response that cannot report a failure once started: when reading <c>[offset, end)</c> needs the under storage
+    /// and the mount is not immutable, the file's status is checked against the under storage first (see
+    /// <see cref="RevalidateAsync"/>), so a file replaced since its status was cached is served whole from its new
+    /// version instead of failing midway. A fully cached range is served from its cached version without a look.
+    /// </summary>
+    public async ValueTask<OpenedFile> RevalidateUnlessCachedAsync(OpenedFile file, long offset, long end, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        // An always-mode open has just looked; an immutable mount never changes.
+        if (IsCached(file, offset, end) || Mounts.Resolve(file.Path).Mount.Consistency is ConsistencyMode.Immutable or ConsistencyMode.Always)
+        {
+            return file;
+        }
+
+        return await RevalidateAsync(file, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The file as the under storage has it now: its status is looked at again (whatever the mount's consistency mode),
+    /// and a changed file's old pages are dropped. Returns <paramref name="file"/> itself when it did not change.
+    /// </summary>
+    public async ValueTask<OpenedFile> RevalidateAsync(OpenedFile file, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var resolved = Mounts.Resolve(file.Path);
+        UfsFileStatus current;
+        try
+        {
+            current = await resolved.Mount.Storage.StatAsync(resolved.RelativePath, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DoraFileNotFoundException)
+        {
+            Metadata.Invalidate(file.Path, recursive: false);
+            throw;
+        }
+
+        if (current.Fingerprint == file.Status.Fingerprint)
+        {
+            return file;
+        }
+
+        Metadata.Invalidate(file.Path, recursive: false);
+        return await OpenAsync(file.Path, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads bytes at <paramref name="offset"/> into <paramref name="destination"/>; returns the count, 0 at the end.</summary>
@@ -186,12 +267,22 @@ public sealed class StorageEngine : IDisposable
         var count = (int)Math.Min(destination.Length, file.Length - offset);
         var pageSize = Pages.PageSize;
         var done = 0;
-        while (done < count)
+        try
         {
-            var position = offset + done;
-            var pageIndex = position / pageSize;
-            var inPage = (int)(position % pageSize);
-            done += await Pages.ReadAsync(file.Source, pageIndex, inPage, destination[done..count], cancellationToken).ConfigureAwait(false);
+            while (done < count)
+            {
+                var position = offset + done;
+                var pageIndex = position / pageSize;
+                var inPage = (int)(position % pageSize);
+                done += await Pages.ReadAsync(file.Source, pageIndex, inPage, destination[done..count], cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (FileChangedException)
+        {
+            // The status this read was opened with is stale: the next open looks at the file again and reads the new
+            // version whole, instead of failing like this one until the mount's TTL runs out.
+            Metadata.Invalidate(file.Path, recursive: false);
+            throw;
         }
 
         NoteRead(file, offset, count);
@@ -214,12 +305,37 @@ public sealed class StorageEngine : IDisposable
     /// <summary>Makes the next access to the path (or everything below it) check the under storage again.</summary>
     public void Invalidate(DoraPath path, bool recursive) => Metadata.Invalidate(path, recursive);
 
-    /// <summary>Drops the cached pages of the file's current version; returns how many were dropped.</summary>
+    /// <summary>
+    /// Forgets what is cached about the path (with <paramref name="recursive"/>, about everything below it too) and looks
+    /// at it again in the under storage now: when the file is another version than the one cached, the old version's
+    /// pages are dropped at once. Below a recursive invalidation's path, each file is looked at on its next access, and
+    /// its old pages dropped then.
+    /// </summary>
+    public async Task<InvalidateReply> InvalidateAsync(DoraPath path, bool recursive, CancellationToken cancellationToken)
+    {
+        var before = Metadata.PeekStatus(path);
+        long oldPages = before is { IsDirectory: false } ? Pages.CachedPages(FileKey.For(path, before.Fingerprint), before.Length) : 0;
+        Metadata.Invalidate(path, recursive);
+        UfsFileStatus? now;
+        try
+        {
+            now = await GetStatusAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DoraFileNotFoundException)
+        {
+            now = null;
+        }
+
+        bool changed = before is { IsDirectory: false } && (now is null || now.Fingerprint != before.Fingerprint);
+        return new InvalidateReply(path.Value, recursive, now is not null, now?.ETag, changed ? oldPages : 0);
+    }
+
+    /// <summary>Drops the cached pages of the file's current version.</summary>
     /// <exception cref="InvalidPathException">The path is a directory.</exception>
-    public async ValueTask<int> EvictAsync(DoraPath path, CancellationToken cancellationToken)
+    public async ValueTask<EvictReply> EvictAsync(DoraPath path, CancellationToken cancellationToken)
     {
         var file = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
-        return Pages.DropFile(file.Source.File, file.Length);
+        return new EvictReply(path.Value, Pages.DropFile(file.Source.File, file.Length));
     }
 
     public void Dispose()
