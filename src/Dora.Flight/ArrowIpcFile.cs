@@ -51,14 +51,15 @@ internal sealed class ArrowIpcFile
         try
         {
             (int start, int length) = IpcMessage.Prefix(bytes.Span, 0);
-            if (start + length > block.MetadataLength)
+            if (length > block.MetadataLength - start)
             {
                 throw new InvalidDataException("its metadata is longer than its block");
             }
 
+            ArrowMessageCheck.Batch(bytes.Span.Slice(start, length), block.BodyLength, File.Path.Value, block.Offset);
             return new IpcMessage(bytes.Slice(start, length), bytes.Slice(block.MetadataLength, (int)block.BodyLength));
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or ArgumentOutOfRangeException)
         {
             throw new FileLayoutException($"'{File.Path}' has a damaged Arrow message at byte {block.Offset}: {e.Message}");
         }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Apache.Arrow;
+using Dora.Core.Resources;
 using Dora.Flight.Ipc;
 using Dora.Flight.Protocol;
 using Dora.Formats;
@@ -8,10 +9,13 @@ using Grpc.Core;
 
 namespace Dora.Flight;
 
-/// <summary>The <c>batches</c> ticket's DoGet: decoded Parquet row groups, or an Arrow IPC file's batches as stored.</summary>
-internal sealed class BatchStreams(StorageEngine engine, FlightOptions options)
+/// <summary>
+/// The <c>batches</c> ticket's DoGet: decoded Parquet row groups, or an Arrow IPC file's batches as stored. Decoding
+/// holds a share of the worker's decoding memory (<see cref="FlightOptions.DecodeMemoryBytes"/>) for as long as it takes
+/// and no longer; a file whose bytes cannot be decoded is an error naming it, never an unexplained failure.
+/// </summary>
+internal sealed class BatchStreams(StorageEngine engine, FlightOptions options, ByteBudget decodeBudget)
 {
-
     public async Task SendParquetAsync(OpenedFile file, DoraTicket ticket, IAsyncStreamWriter<FlightData> stream, CancellationToken cancellationToken)
     {
         string path = file.Path.Value;
@@ -25,18 +29,39 @@ internal sealed class BatchStreams(StorageEngine engine, FlightOptions options)
         await stream.WriteMessageAsync(encoder.SchemaMessage).ConfigureAwait(false);
         foreach (int rowGroup in rowGroups)
         {
+            using ByteBudget.Lease memory = await decodeBudget.AcquireAsync(parquet.DecodeEstimate(rowGroup, fields), options.DecodeWait, cancellationToken).ConfigureAwait(false);
+            List<RecordBatch> batches = await DecodeAsync(parquet, rowGroup, fields, schema, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                foreach (RecordBatch batch in batches)
+                {
+                    await sender.SendAsync(batch).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                foreach (RecordBatch batch in batches)
+                {
+                    batch.Dispose();
+                }
+            }
+        }
+    }
+
+    private async Task<List<RecordBatch>> DecodeAsync(ParquetFooter parquet, int rowGroup, Parquet.Schema.DataField[] fields, Schema schema, CancellationToken cancellationToken)
+    {
+        try
+        {
             (Parquet.ParquetReader reader, Stream source) = await parquet.OpenRowGroupAsync(rowGroup, fields, cancellationToken).ConfigureAwait(false);
             await using (source.ConfigureAwait(false))
             await using (reader.ConfigureAwait(false))
             {
-                foreach (RecordBatch batch in await ParquetBatches.ReadRowGroupAsync(reader, rowGroup, fields, schema, options.BatchDataBytes, cancellationToken).ConfigureAwait(false))
-                {
-                    using (batch)
-                    {
-                        await sender.SendAsync(batch).ConfigureAwait(false);
-                    }
-                }
+                return await ParquetBatches.ReadRowGroupAsync(reader, rowGroup, fields, schema, options.BatchDataBytes, cancellationToken).ConfigureAwait(false);
             }
+        }
+        catch (Exception e) when (DecodeFailures.IsDamage(e))
+        {
+            throw DecodeFailures.Describe($"row group {rowGroup} of '{parquet.Layout.Path}'", e);
         }
     }
 
@@ -84,9 +109,22 @@ internal sealed class BatchStreams(StorageEngine engine, FlightOptions options)
                 }
 
                 reader ??= ipc.OpenReader();
-                using RecordBatch batch = await reader.ReadRecordBatchAsync(index, cancellationToken).ConfigureAwait(false);
-                using var encoder = new IpcEncoder(batch.Schema);
-                await new BatchSender(encoder, stream, options, recordBatchesOnly: true).SendAsync(batch).ConfigureAwait(false);
+                using ByteBudget.Lease memory = await decodeBudget.AcquireAsync(2 * block.Length, options.DecodeWait, cancellationToken).ConfigureAwait(false);
+                RecordBatch batch;
+                try
+                {
+                    batch = await reader.ReadRecordBatchAsync(index, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (DecodeFailures.IsDamage(e))
+                {
+                    throw DecodeFailures.Describe($"record batch {index} of '{file.Path}'", e);
+                }
+
+                using (batch)
+                using (var encoder = new IpcEncoder(batch.Schema))
+                {
+                    await new BatchSender(encoder, stream, options, recordBatchesOnly: true).SendAsync(batch).ConfigureAwait(false);
+                }
             }
         }
         finally

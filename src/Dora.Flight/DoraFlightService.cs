@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dora.Core.Errors;
 using Dora.Core.Paths;
+using Dora.Core.Resources;
 using Dora.Flight.Protocol;
 using Dora.Formats;
 using Dora.Worker.Reading;
@@ -22,7 +23,7 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
 
     private readonly FlightInfos _infos = new(flight);
     private readonly RangeStream _ranges = new(flight.Engine, flight.Options);
-    private readonly BatchStreams _batches = new(flight.Engine, flight.Options);
+    private readonly BatchStreams _batches = new(flight.Engine, flight.Options, flight.DecodeBudget);
 
     private StorageEngine Engine => flight.Engine;
 
@@ -184,6 +185,8 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
         InvalidRangeException => new Status(StatusCode.OutOfRange, error.Message),
         JsonException => new Status(StatusCode.InvalidArgument, $"the action body is not valid JSON: {error.Message}"),
         InvalidDataException => new Status(StatusCode.InvalidArgument, $"the file is not valid Arrow data: {error.Message}"),
+        BudgetExceededException => new Status(StatusCode.ResourceExhausted, error.Message),
+        VersionMismatchException => new Status(StatusCode.FailedPrecondition, error.Message),
         DoraException { IsTransient: true } => new Status(StatusCode.Unavailable, error.Message),
         DoraException => new Status(StatusCode.FailedPrecondition, error.Message),
         IOException => new Status(StatusCode.Unavailable, error.Message),

@@ -1,3 +1,4 @@
+using Dora.Core.Resources;
 using Dora.Registry;
 using Dora.Worker.Hosting;
 using Dora.Worker.Reading;
@@ -12,6 +13,9 @@ public sealed class FlightContext(WorkerEndpointContext worker, FlightOptions op
     public FlightOptions Options => options;
 
     public string WorkerId => worker.WorkerId;
+
+    /// <summary>Memory for decoding, shared by every call of this worker (<see cref="FlightOptions.DecodeMemoryBytes"/>).</summary>
+    public ByteBudget DecodeBudget { get; } = new(options.DecodeMemoryBytes, "Flight decoding memory", "--flight-decode-memory");
 
     /// <summary>This worker's own Flight URI, set once the endpoint listens.</summary>
     public string SelfUri { get; internal set; } = string.Empty;

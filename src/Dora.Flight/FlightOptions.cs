@@ -19,6 +19,17 @@ public sealed record FlightOptions
     public long MaxEndpointBytes { get; init; } = 64L << 20;
 
     /// <summary>
+    /// Memory all <c>batches</c> DoGets of the worker may use at once to decode (Parquet row groups, oversized Arrow
+    /// batches): 512 MiB by default. A call takes its row group's estimated share before decoding it, waits (at most
+    /// <see cref="DecodeWait"/>) while others hold the budget, and gives it back as soon as the row group is sent or the
+    /// call ends, cancelled or not. A row group estimated above the whole budget is refused with RESOURCE_EXHAUSTED.
+    /// </summary>
+    public long DecodeMemoryBytes { get; init; } = 512L << 20;
+
+    /// <summary>How long a DoGet waits for decoding memory before it fails with RESOURCE_EXHAUSTED (try again): 30 s.</summary>
+    public TimeSpan DecodeWait { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// A bearer token every call must present (<c>authorization: Bearer &lt;token&gt;</c>); null (the default) serves
     /// anyone who can reach the port.
     /// </summary>
@@ -44,6 +55,11 @@ public sealed record FlightOptions
         if (AuthToken is { Length: 0 or > 1024 })
         {
             throw new ArgumentException("FlightOptions.AuthToken must be 1 to 1024 characters, or null for none.");
+        }
+
+        if (DecodeMemoryBytes < 16 << 20 || DecodeWait < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"FlightOptions.DecodeMemoryBytes must be at least 16 MiB (was {DecodeMemoryBytes}) and DecodeWait not negative.");
         }
 
         if (MaxMessageBytes < 64 << 10 || MaxEndpointBytes < 1 << 20)

@@ -82,7 +82,7 @@ public sealed class ArrowFileLayout
             dictionaries = ReadBlocks(footer, 2, length, path);
             batches = ReadBlocks(footer, 3, length, path);
         }
-        catch (ArgumentOutOfRangeException)
+        catch (Exception e) when (e is ArgumentOutOfRangeException or OverflowException)
         {
             throw new FileLayoutException($"'{path}' has a damaged Arrow footer");
         }
@@ -109,13 +109,24 @@ public sealed class ArrowFileLayout
 
     private static Block[] ReadBlocks(ReadOnlySpan<byte> footer, int field, long fileLength, string path)
     {
+        const int blockSize = 24;
         (int start, int count) = FlatTable.Root(footer).GetVector(field);
+
+        // The count comes from the file: it must describe blocks that lie inside the footer before anything is allocated.
+        if (count < 0 || start < 0 || start > footer.Length || count > (footer.Length - start) / blockSize)
+        {
+            throw new FileLayoutException($"'{path}' has a damaged Arrow footer: it claims {count} blocks");
+        }
+
         var blocks = new Block[count];
         for (int i = 0; i < count; i++)
         {
-            ReadOnlySpan<byte> entry = footer.Slice(start + (i * 24), 24);
+            ReadOnlySpan<byte> entry = footer.Slice(start + (i * blockSize), blockSize);
             var block = new Block(BinaryPrimitives.ReadInt64LittleEndian(entry), BinaryPrimitives.ReadInt32LittleEndian(entry[8..]), BinaryPrimitives.ReadInt64LittleEndian(entry[16..]));
-            if (block.Offset < SchemaOffset || block.MetadataLength <= 0 || block.BodyLength < 0 || block.Offset + block.Length > fileLength)
+
+            // Compared without adding: crafted lengths must not overflow into a block that looks inside the file.
+            if (block.Offset < SchemaOffset || block.MetadataLength <= 0 || block.BodyLength < 0 || block.Offset > fileLength
+                || block.BodyLength > fileLength || block.Length > fileLength - block.Offset)
             {
                 throw new FileLayoutException($"'{path}' has a damaged Arrow footer: block {i} lies outside the file");
             }

@@ -30,6 +30,14 @@ public readonly ref struct FlatTable
     public long GetInt64(int field) =>
         FieldOffset(field) is var at and not 0 ? BinaryPrimitives.ReadInt64LittleEndian(_buffer[(_position + at)..]) : 0;
 
+    /// <summary>A table field (or a union's value); false when absent.</summary>
+    public bool TryGetTable(int field, out FlatTable table)
+    {
+        int reference = Reference(field);
+        table = reference == 0 ? default : new FlatTable(_buffer, reference);
+        return reference != 0;
+    }
+
     /// <summary>A vector field: where its first element starts and how many it has (0 when absent).</summary>
     public (int Start, int Count) GetVector(int field)
     {

@@ -75,9 +75,11 @@ public sealed class ParquetLayout
             FileMetaData metadata = reader.Metadata ?? throw new FileLayoutException($"'{path}' has no Parquet metadata");
             return new ParquetLayout(path, length, head, footer, metadata, reader.Schema);
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException)
+        catch (Exception e) when (e is not (OperationCanceledException or OutOfMemoryException or FileLayoutException))
         {
-            throw new FileLayoutException($"'{path}' has a Parquet footer that cannot be read: {e.Message}");
+            // Parquet.Net meets bytes nobody checked: whatever it throws on them is this file's damage, not a fault of the
+            // caller (reads through the cache throw Dora's own errors before the parser sees a byte).
+            throw new FileLayoutException($"'{path}' has a Parquet footer that cannot be read ({e.GetType().Name}: {e.Message})");
         }
     }
 
@@ -85,7 +87,10 @@ public sealed class ParquetLayout
     /// The byte range of one column chunk (columns named by their dotted path): from its dictionary page when it has
     /// one, else its first data page, for its total compressed size.
     /// </summary>
-    public (long Offset, long Length) ChunkRange(int rowGroup, string column)
+    public (long Offset, long Length) ChunkRange(int rowGroup, string column) => Range(Chunk(rowGroup, column), rowGroup, column);
+
+    /// <summary>The footer's metadata of one column chunk (columns named by their dotted path).</summary>
+    public ColumnMetaData Chunk(int rowGroup, string column)
     {
         if (rowGroup < 0 || rowGroup >= Metadata.RowGroups.Count)
         {
@@ -96,7 +101,7 @@ public sealed class ParquetLayout
         {
             if (chunk.MetaData is { } meta && string.Join('.', meta.PathInSchema) == column)
             {
-                return Range(meta, rowGroup, column);
+                return meta;
             }
         }
 
@@ -144,7 +149,9 @@ public sealed class ParquetLayout
     {
         long start = meta.DictionaryPageOffset is > 0 and var dictionary && dictionary < meta.DataPageOffset ? dictionary : meta.DataPageOffset;
         long size = meta.TotalCompressedSize;
-        return start < 0 || size < 0 || start + size > Length
+
+        // Compared without adding: a crafted offset and size must not overflow into a range that looks valid.
+        return start < 0 || size < 0 || start > Length || size > Length - start
             ? throw new FileLayoutException($"'{Path}' has a damaged footer: column '{column}' of row group {rowGroup} lies outside the file")
             : (start, size);
     }

@@ -36,7 +36,7 @@ internal readonly record struct IpcMessage(ReadOnlyMemory<byte> Header, ReadOnly
 
             ReadOnlyMemory<byte> header = stream.Slice(headerStart, headerLength);
             long bodyLength = BodyLengthOf(header.Span);
-            if (bodyLength < 0 || headerStart + headerLength + bodyLength > stream.Length)
+            if (bodyLength < 0 || bodyLength > stream.Length - headerStart - headerLength)
             {
                 throw new InvalidDataException($"an IPC message declares a {bodyLength}-byte body past the end of its stream");
             }
@@ -53,7 +53,7 @@ internal readonly record struct IpcMessage(ReadOnlyMemory<byte> Header, ReadOnly
     {
         int first = FlatTable.ReadInt32(data, at);
         (int start, int length) = first == -1 ? (at + 8, FlatTable.ReadInt32(data, at + 4)) : (at + 4, first);
-        return length < 0 || start + length > data.Length
+        return length < 0 || start > data.Length || length > data.Length - start
             ? throw new InvalidDataException($"an IPC message at {at} declares {length} bytes of metadata past the end of its data")
             : (start, length);
     }
