@@ -147,6 +147,34 @@ public sealed class LoadJobTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Damaged_parquet_files_fail_one_by_one_named_and_counted_against_max_failed_files()
+    {
+        string mixed = Path.Combine(_cluster.UfsPath, "mixed");
+        Directory.CreateDirectory(mixed);
+        byte[] good = await File.ReadAllBytesAsync(Path.Combine(_cluster.UfsPath, "table.parquet"));
+        await File.WriteAllBytesAsync(Path.Combine(mixed, "good-1.parquet"), good);
+        await File.WriteAllBytesAsync(Path.Combine(mixed, "good-2.parquet"), good);
+
+        // A footer of the right length and magic full of garbage, and a file cut short.
+        byte[] garbage = (byte[])good.Clone();
+        int footerLength = BitConverter.ToInt32(good, good.Length - 8);
+        new Random(3).NextBytes(garbage.AsSpan(good.Length - 8 - footerLength, footerLength));
+        await File.WriteAllBytesAsync(Path.Combine(mixed, "garbage-footer.parquet"), garbage);
+        await File.WriteAllBytesAsync(Path.Combine(mixed, "cut.parquet"), good[..(good.Length / 2)]);
+
+        JobDocument tolerant = await _cluster.WaitAsync((await _cluster.SubmitAsync("""{"type":"load","path":"/mixed","columns":["a"],"maxFailedFiles":2}""")).Id);
+        Assert.True(tolerant.State == JobState.Succeeded, System.Text.Encoding.UTF8.GetString(tolerant.ToJson()));
+        Assert.Equal((4, 2, 2), (tolerant.Progress.FilesPlanned, tolerant.Progress.FilesLoaded, tolerant.Progress.FilesFailed));
+        Assert.Equal(["/mixed/cut.parquet", "/mixed/garbage-footer.parquet"], tolerant.Failures.Select(f => f.Path).Order(StringComparer.Ordinal));
+        Assert.All(tolerant.Failures, f => Assert.Contains(f.Path, f.Reason, StringComparison.Ordinal));
+
+        JobDocument strict = await _cluster.WaitAsync((await _cluster.SubmitAsync("""{"type":"load","path":"/mixed","columns":["a"],"maxFailedFiles":1,"skipIfCached":false}""")).Id);
+        Assert.Equal(JobState.Failed, strict.State);
+        Assert.Contains("maxFailedFiles (1)", strict.Error, StringComparison.Ordinal);
+        Assert.Contains("/mixed/", strict.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Verify_reports_a_page_deleted_behind_the_cache()
     {
         JobDocument loaded = await _cluster.WaitAsync((await _cluster.SubmitAsync("""{"type":"load","path":"/data/a.bin"}""")).Id);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Dora.Client;
+using Dora.Core.Errors;
 using Dora.Core.Paths;
 using Dora.Core.Protocol;
 using Dora.Formats;
@@ -11,8 +12,9 @@ namespace Dora.Scheduler.Planning;
 /// Plans a load job as a stream of files: walks the job's directory through the workers' listings (a directory at a
 /// time, a page at a time, so memory stays bounded for millions of files), keeps the files the filter takes, and plans
 /// each one's byte ranges. With <c>columns</c>, a Parquet file's footer is read and only the head magic, the footer and
-/// the chosen columns' chunks are planned (a damaged footer or a missing column makes that file fail, named); other
-/// files are planned whole.
+/// the chosen columns' chunks are planned; other files are planned whole. Whatever goes wrong with one file or directory
+/// (a damaged footer, a missing column, a file gone since it was listed, a directory that cannot be listed) makes that
+/// one fail, named, and counted against the job's <c>maxFailedFiles</c>; planning goes on with the rest.
 /// </summary>
 internal sealed class LoadPlanner(DoraClient client, LoadJobSpec spec)
 {
@@ -36,23 +38,57 @@ internal sealed class LoadPlanner(DoraClient client, LoadJobSpec spec)
         directories.Push(_filter.Root);
         while (directories.TryPop(out DoraPath directory))
         {
-            await foreach (ListEntry entry in client.ListAllAsync(directory.Value, cancellationToken).ConfigureAwait(false))
+            string? after = null;
+            do
             {
-                DoraPath child = directory.Combine(entry.Name);
-                if (entry.IsDirectory)
+                ListReply page;
+                string? failure = null;
+                try
                 {
-                    if (spec.Recursive)
+                    page = await client.ListAsync(directory.Value, after, ListingPage, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (IsAboutThisPath(e))
+                {
+                    // The job's root was found: this directory is the problem (it vanished, or cannot be read).
+                    page = new ListReply([], Next: null);
+                    failure = e.Message;
+                }
+
+                if (failure is not null)
+                {
+                    yield return new PlannedFile(directory.Value, 0, [], "directory", $"listing failed: {failure}");
+                }
+
+                foreach (ListEntry entry in page.Entries)
+                {
+                    DoraPath child = directory.Combine(entry.Name);
+                    if (entry.IsDirectory)
                     {
-                        directories.Push(child);
+                        if (spec.Recursive)
+                        {
+                            directories.Push(child);
+                        }
+                    }
+                    else if (_filter.Matches(child))
+                    {
+                        yield return await PlanFileAsync(child.Value, entry.Length, cancellationToken).ConfigureAwait(false);
                     }
                 }
-                else if (_filter.Matches(child))
-                {
-                    yield return await PlanFileAsync(child.Value, entry.Length, cancellationToken).ConfigureAwait(false);
-                }
+
+                after = page.Next;
             }
+            while (after is not null);
         }
     }
+
+    /// <summary>Entries per listing page the planner asks for.</summary>
+    private const int ListingPage = 1000;
+
+    /// <summary>
+    /// Errors that belong to the file or directory being planned, not to the job: Dora's own (not found, changed, a
+    /// worker that could not serve it after failover), I/O, a layout that cannot be read. Cancellation stops the job.
+    /// </summary>
+    private static bool IsAboutThisPath(Exception error) => error is FileLayoutException or DoraException or IOException;
 
     private async Task<PlannedFile> PlanFileAsync(string path, long length, CancellationToken cancellationToken)
     {
@@ -65,7 +101,7 @@ internal sealed class LoadPlanner(DoraClient client, LoadJobSpec spec)
                 needed.AddRange(layout.ChunkRanges(columns).Select(c => new ByteRange(c.Offset, c.Length)));
                 return new PlannedFile(path, length, RangePlan.Build(needed, spec.RangeBytes), "parquet");
             }
-            catch (FileLayoutException e)
+            catch (Exception e) when (IsAboutThisPath(e))
             {
                 return new PlannedFile(path, length, [], "parquet", e.Message);
             }
