@@ -125,7 +125,7 @@ public sealed partial class DoraClient : IAsyncDisposable
             return 0;
         }
 
-        WorkerRecord[] owners = Cluster.OwnersOf(doraPath.Value, _options.MaxWorkerAttempts);
+        WorkerRecord[] owners = _pool.ReachableFirst(Cluster.OwnersOf(doraPath.Value, _options.MaxWorkerAttempts));
         Exception? lastError = null;
         for (int attempt = 0; attempt < owners.Length; attempt++)
         {
@@ -333,7 +333,7 @@ public sealed partial class DoraClient : IAsyncDisposable
     private async Task<(bool Served, T Result, Exception? LastError, int Tried)> OnOwnersAsync<T, TOperation>(TOperation operation, CancellationToken cancellationToken)
         where TOperation : IWorkerOperation<T>
     {
-        WorkerRecord[] owners = Cluster.OwnersOf(operation.Path, _options.MaxWorkerAttempts);
+        WorkerRecord[] owners = _pool.ReachableFirst(Cluster.OwnersOf(operation.Path, _options.MaxWorkerAttempts));
         Exception? lastError = null;
         for (int attempt = 0; attempt < owners.Length; attempt++)
         {

@@ -7,8 +7,10 @@ namespace Dora.Registry;
 
 /// <summary>
 /// A process's view of the cluster: the membership it follows and the hash ring built from it. Rebuilds are rate
-/// limited (<see cref="ClusterViewOptions.RebuildInterval"/>), and a view that suddenly turns empty is only believed
-/// after it is confirmed (<see cref="ClusterViewOptions.EmptyViewConfirmation"/>).
+/// limited (<see cref="ClusterViewOptions.RebuildInterval"/>); workers that say they are leaving leave the ring at once,
+/// workers that vanish without saying so (expired leases) stay for <see cref="ClusterViewOptions.DepartureGrace"/>, and
+/// a view that suddenly turns empty is only believed after it is confirmed
+/// (<see cref="ClusterViewOptions.EmptyViewConfirmation"/>).
 /// </summary>
 public sealed class ClusterView : IAsyncDisposable
 {
@@ -24,13 +26,16 @@ public sealed class ClusterView : IAsyncDisposable
     private long _ringChanges;
     private long _wakeUps;
 
+    /// <summary>Workers that vanished without leaving on purpose, kept on the ring until their deadline.</summary>
+    private readonly Dictionary<string, (WorkerRecord Record, DateTimeOffset Until)> _departing = new(StringComparer.Ordinal);
+
     private ClusterView(IClusterRegistry registry, IMembershipWatch watch, ClusterViewOptions options, ILogger logger)
     {
         _registry = registry;
         _watch = watch;
         _options = options;
         _logger = logger;
-        Membership initial = watch.Current;
+        Membership initial = Serving(watch.Current);
         _snapshot = new Snapshot(initial, initial.ToRing(options.Policy, options.CapacityWeights));
         _meter = new Meter(MeterName);
         _meter.CreateObservableGauge("dora.registry.connected", () => IsRegistryConnected ? 1 : 0,
@@ -41,6 +46,8 @@ public sealed class ClusterView : IAsyncDisposable
             description: "1 while an empty membership is held back awaiting confirmation.");
         _meter.CreateObservableCounter("dora.cluster.ring_changes", () => Interlocked.Read(ref _ringChanges), unit: "{change}",
             description: "Ring rebuilds after membership changes.");
+        _meter.CreateObservableGauge("dora.cluster.departing_workers", () => DepartingWorkers, unit: "{worker}",
+            description: "Workers whose lease vanished, kept on the ring for their grace period.");
         _watch.Changed += OnWatchChanged;
         _loop = Task.Run(() => RebuildAsync(_stop.Token));
     }
@@ -68,6 +75,9 @@ public sealed class ClusterView : IAsyncDisposable
 
     /// <summary>True while an empty view is held back awaiting confirmation.</summary>
     public bool IsEmptyViewSuspected { get; private set; }
+
+    /// <summary>Workers kept on the ring although their registration vanished (within their grace).</summary>
+    public int DepartingWorkers { get; private set; }
 
     /// <summary>Times the rebuild loop woke up (tests check that an idle view sleeps).</summary>
     internal long WakeUps => Interlocked.Read(ref _wakeUps);
@@ -124,36 +134,39 @@ public sealed class ClusterView : IAsyncDisposable
 
     private async Task RebuildAsync(CancellationToken stop)
     {
-        DateTime? emptySince = null;
+        TimeProvider time = _options.Time;
+        DateTimeOffset? emptySince = null;
         try
         {
             while (true)
             {
                 Interlocked.Increment(ref _wakeUps);
 
-                // Wait for a change; while an empty view is suspected, no longer than its confirmation is due.
-                TimeSpan wait = emptySince is null
-                    ? Timeout.InfiniteTimeSpan
-                    : TimeSpan.FromTicks(Math.Max(0, (_options.EmptyViewConfirmation - (DateTime.UtcNow - emptySince.Value)).Ticks));
-                bool signalled = await _signal.WaitAsync(wait, stop).ConfigureAwait(false);
+                // Wait for a change; no longer than the next confirmation or grace deadline that is due.
+                DateTimeOffset now = time.GetUtcNow();
+                DateTimeOffset? due = NextDeadline(emptySince);
+                bool signalled = due is { } deadline
+                    ? await WaitForSignalAsync(deadline - now, stop).ConfigureAwait(false)
+                    : await WaitForSignalAsync(Timeout.InfiniteTimeSpan, stop).ConfigureAwait(false);
                 if (signalled)
                 {
                     // Let the rest of a burst arrive before reading the membership.
-                    await Task.Delay(_options.RebuildInterval, stop).ConfigureAwait(false);
+                    await Task.Delay(_options.RebuildInterval, time, stop).ConfigureAwait(false);
                 }
 
-                Membership next = _watch.Current;
+                now = time.GetUtcNow();
+                Membership next = WithDeparting(_watch.Current, now);
                 if (next.Workers.Count == 0 && _snapshot.Membership.Workers.Count > 0)
                 {
                     if (emptySince is null)
                     {
-                        emptySince = DateTime.UtcNow;
+                        emptySince = now;
                         IsEmptyViewSuspected = true;
                         RegistryLog.EmptyViewSuspected(_logger, _registry.Description, _snapshot.Membership.Workers.Count, _options.EmptyViewConfirmation.TotalSeconds);
                         continue;
                     }
 
-                    if (DateTime.UtcNow - emptySince.Value < _options.EmptyViewConfirmation)
+                    if (now - emptySince.Value < _options.EmptyViewConfirmation)
                     {
                         continue;
                     }
@@ -162,11 +175,11 @@ public sealed class ClusterView : IAsyncDisposable
                     if (confirmed is null)
                     {
                         // Cannot confirm while the registry is away: keep the last view and try again later.
-                        emptySince = DateTime.UtcNow;
+                        emptySince = time.GetUtcNow();
                         continue;
                     }
 
-                    next = confirmed;
+                    next = Serving(confirmed);
                 }
 
                 emptySince = null;
@@ -189,6 +202,109 @@ public sealed class ClusterView : IAsyncDisposable
         {
             // Disposed.
         }
+    }
+
+    /// <summary>True when signalled, false when <paramref name="timeout"/> (on the view's clock) passed first.</summary>
+    private async Task<bool> WaitForSignalAsync(TimeSpan timeout, CancellationToken stop)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            await _signal.WaitAsync(stop).ConfigureAwait(false);
+            return true;
+        }
+
+        if (_signal.Wait(0, CancellationToken.None))
+        {
+            return true;
+        }
+
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        Task delay = Task.Delay(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout, _options.Time, timer.Token);
+        Task<bool> signal = _signal.WaitAsync(Timeout.Infinite, timer.Token);
+        Task first = await Task.WhenAny(signal, delay).ConfigureAwait(false);
+        await timer.CancelAsync().ConfigureAwait(false);
+        stop.ThrowIfCancellationRequested();
+        if (first == signal)
+        {
+            return await signal.ConfigureAwait(false);
+        }
+
+        // The delay won; a signal that raced it in is taken now rather than lost.
+        try
+        {
+            return await signal.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The earliest of the empty view's confirmation and the grace deadlines, or null when none is pending.</summary>
+    private DateTimeOffset? NextDeadline(DateTimeOffset? emptySince)
+    {
+        DateTimeOffset now = _options.Time.GetUtcNow();
+        DateTimeOffset? due = emptySince + _options.EmptyViewConfirmation;
+        foreach ((_, DateTimeOffset until) in _departing.Values)
+        {
+            if (until > now && (due is null || until < due))
+            {
+                due = until;
+            }
+        }
+
+        return due;
+    }
+
+    /// <summary>The workers on the ring: those registered and not leaving.</summary>
+    private static Membership Serving(Membership membership)
+    {
+        foreach (WorkerRecord worker in membership.Workers)
+        {
+            if (worker.IsLeaving)
+            {
+                return new Membership(membership.Workers.Where(w => !w.IsLeaving), membership.Revision);
+            }
+        }
+
+        return membership;
+    }
+
+    /// <summary>
+    /// The serving workers of <paramref name="current"/>, plus those that vanished from it without leaving on purpose,
+    /// for their grace. Workers that came back, that said they were leaving, or whose grace ran out are let go.
+    /// </summary>
+    private Membership WithDeparting(Membership current, DateTimeOffset now)
+    {
+        Membership registered = Serving(current);
+        foreach (WorkerRecord worker in _snapshot.Membership.Workers)
+        {
+            if (current.Find(worker.Id) is null && !_departing.ContainsKey(worker.Id) && !_watch.LeftGracefully(worker.Id))
+            {
+                _departing[worker.Id] = (worker, now + _options.DepartureGrace);
+                RegistryLog.WorkerVanished(_logger, worker.Id, _registry.Description, _options.DepartureGrace.TotalSeconds);
+            }
+        }
+
+        // An entry whose grace ran out stays (not kept on the ring) until the ring no longer has the worker, so that a
+        // view held back as suspiciously empty does not count the same departure again.
+        List<WorkerRecord>? kept = null;
+        int departing = 0;
+        foreach ((string id, (WorkerRecord record, DateTimeOffset until)) in _departing.ToArray())
+        {
+            if (current.Find(id) is not null || _watch.LeftGracefully(id) || (now >= until && _snapshot.Membership.Find(id) is null))
+            {
+                _departing.Remove(id);
+            }
+            else if (now < until)
+            {
+                (kept ??= []).Add(record);
+                departing++;
+            }
+        }
+
+        DepartingWorkers = departing;
+        return kept is null ? registered : new Membership(registered.Workers.Concat(kept), registered.Revision);
     }
 
     /// <summary>A fresh read of the registry, or null when it cannot be read.</summary>

@@ -48,6 +48,9 @@ public interface IMembershipWatch : IAsyncDisposable
 
     /// <summary>Raised (on a background thread) after <see cref="Current"/> or <see cref="IsConnected"/> changed.</summary>
     event EventHandler? Changed;
+
+    /// <summary>True when the worker left the membership on purpose (it said it was leaving), not by a lost lease.</summary>
+    bool LeftGracefully(string id);
 }
 
 /// <summary>A worker's registration; dispose to deregister.</summary>
@@ -70,6 +73,12 @@ public interface IWorkerRegistration : IAsyncDisposable
 
     /// <summary>Raised with the new session token when the registration had to be renewed (a lost etcd lease).</summary>
     event EventHandler<string>? SessionChanged;
+
+    /// <summary>
+    /// Replaces the registered record (same id) with <paramref name="worker"/>, e.g. when the worker's health changes.
+    /// A registry whose records cannot be written (a static file) keeps the old one.
+    /// </summary>
+    Task UpdateAsync(WorkerRecord worker, CancellationToken cancellationToken);
 }
 
 /// <summary>How to register.</summary>

@@ -52,4 +52,7 @@ internal static partial class RegistryLog
 
     [LoggerMessage(16, LogLevel.Warning, "Keeping the scheduler advertised in etcd failed ({Reason}); retrying")]
     public static partial void SchedulerAdvertFailed(ILogger logger, string reason);
+
+    [LoggerMessage(17, LogLevel.Warning, "Worker {WorkerId} vanished from {Registry} without leaving (its lease expired); it stays on the ring for {GraceSeconds} s in case it re-registers")]
+    public static partial void WorkerVanished(ILogger logger, string workerId, string registry, double graceSeconds);
 }

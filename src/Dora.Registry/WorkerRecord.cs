@@ -43,6 +43,39 @@ public sealed record WorkerRecord
     /// <summary>Most mounts a record may list.</summary>
     public const int MaxMounts = 64;
 
+    /// <summary>State of a worker serving normally (also what a record without <see cref="State"/> means).</summary>
+    public const string Serving = "serving";
+
+    /// <summary>State of a worker that serves every read but has a problem readers do not see (a cache directory bypassed).</summary>
+    public const string Degraded = "degraded";
+
+    /// <summary>State a worker writes just before it deregisters on purpose: clients drop it at once, with no grace.</summary>
+    public const string Leaving = "leaving";
+
+    /// <summary><see cref="Serving"/>, <see cref="Degraded"/> or <see cref="Leaving"/>; null reads as serving.</summary>
+    public string? State { get; init; }
+
+    /// <summary>Why the worker is degraded, one sentence each; null or empty otherwise.</summary>
+    public IReadOnlyList<string>? Reasons { get; init; }
+
+    /// <summary>
+    /// How many times this worker process has registered: 1, plus one for every registration it had to renew after its
+    /// lease was lost (etcd unreachable longer than the lease). Shown by <c>dora workers</c>. Records written without it
+    /// (static files, older workers) read 0, meaning unknown.
+    /// </summary>
+    public int Registrations { get; init; } = 1;
+
+    /// <summary>Registrations renewed after a lost lease (0 when unknown).</summary>
+    [JsonIgnore]
+    public int Renewals => Math.Max(0, Registrations - 1);
+
+    /// <summary>When the current registration was made (the last renewal, if any).</summary>
+    public DateTimeOffset? RegisteredAt { get; init; }
+
+    /// <summary>True when the worker said it is leaving.</summary>
+    [JsonIgnore]
+    public bool IsLeaving => State == Leaving;
+
     /// <summary>The record as the registry stores it (UTF-8 JSON).</summary>
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, RegistryJson.Default.WorkerRecord);
 
@@ -63,14 +96,30 @@ public sealed record WorkerRecord
         writer.WriteString("version", Version);
         if (Mounts is not null)
         {
-            writer.WriteStartArray("mounts");
-            foreach (string mount in Mounts)
-            {
-                writer.WriteStringValue(mount);
-            }
-
-            writer.WriteEndArray();
+            WriteStrings(writer, "mounts", Mounts);
         }
+
+        writer.WriteString("state", State ?? Serving);
+        WriteStrings(writer, "reasons", Reasons ?? []);
+        if (Registrations > 0)
+        {
+            writer.WriteNumber("registrations", Registrations);
+        }
+        if (RegisteredAt is { } registeredAt)
+        {
+            writer.WriteString("registeredAt", registeredAt);
+        }
+    }
+
+    private static void WriteStrings(Utf8JsonWriter writer, string name, IReadOnlyList<string> values)
+    {
+        writer.WriteStartArray(name);
+        foreach (string value in values)
+        {
+            writer.WriteStringValue(value);
+        }
+
+        writer.WriteEndArray();
     }
 
     /// <summary>
@@ -136,6 +185,16 @@ public sealed record WorkerRecord
         {
             throw new FormatException($"Worker '{Id}' has capacityBytes {CapacityBytes}; it cannot be negative.");
         }
+
+        if (State is not (null or Serving or Degraded or Leaving))
+        {
+            throw new FormatException($"Worker '{Id}' has state '{State}'; states are {Serving}, {Degraded} and {Leaving}.");
+        }
+
+        if (Reasons is { Count: > 16 } || Reasons?.Any(r => r is null || r.Length > 1024) == true || Registrations < 0)
+        {
+            throw new FormatException($"Worker '{Id}' has more than 16 reasons, one over 1024 characters, or negative registrations.");
+        }
     }
 
     /// <summary>True for a syntactically valid worker id.</summary>
@@ -159,7 +218,7 @@ public sealed record WorkerRecord
 }
 
 /// <summary>Source-generated JSON for registry entries (camelCase, as DESIGN.md spells them).</summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(WorkerRecord))]
 [JsonSerializable(typeof(StaticMembershipFile))]
 internal sealed partial class RegistryJson : JsonSerializerContext;

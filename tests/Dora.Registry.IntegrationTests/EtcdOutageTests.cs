@@ -3,6 +3,7 @@ using Dora.Registry;
 using Dora.Registry.Etcd;
 using Dora.TestSupport;
 using Etcdserverpb;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Dora.Registry.IntegrationTests;
 
@@ -48,19 +49,25 @@ public sealed class EtcdOutageTests : EtcdTest
             await Harness.PutAsync($"/dora/empty/workers/{id}", JsonSerializer.Serialize(new { id, host = "127.0.0.1" }), lease.ID);
         }
 
-        var options = new ClusterViewOptions { EmptyViewConfirmation = TimeSpan.FromSeconds(2), RebuildInterval = TimeSpan.FromMilliseconds(20) };
+        var time = new FakeTimeProvider();
+        var options = new ClusterViewOptions { EmptyViewConfirmation = TimeSpan.FromSeconds(2), DepartureGrace = TimeSpan.FromSeconds(5), RebuildInterval = TimeSpan.Zero, Time = time };
         await using ClusterView view = await ClusterView.StartAsync(client, options, Harness.Log, default).Within();
         Assert.Equal(2, view.Membership.Workers.Count);
 
-        // Both entries vanish in one revision, as if the registry had lost its data.
-        var vanished = DateTime.UtcNow;
+        // Both entries vanish in one revision, as if the registry had lost its data. They stay for their grace, then the
+        // empty view is suspected, and only believed once a fresh read confirms it.
         await Harness.Lease.LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease.ID }).ResponseAsync.Within();
-        await Eventually.TrueAsync(() => view.IsEmptyViewSuspected, "the empty view is suspected");
+        await Eventually.TrueAsync(() => view.DepartingWorkers == 2, "both are kept for their grace");
+        Assert.Equal(2, view.Membership.Workers.Count);
+        time.Advance(TimeSpan.FromSeconds(5));
+        await Eventually.TrueAsync(() => view.IsEmptyViewSuspected, "the empty view is suspected once the grace is over");
         Assert.Equal(2, view.Membership.Workers.Count);
         Assert.False(view.Ring.IsEmpty);
 
-        await Eventually.TrueAsync(() => view.Membership.Workers.Count == 0, "the empty view is confirmed");
-        Assert.True(DateTime.UtcNow - vanished >= TimeSpan.FromSeconds(1.9));
+        // Confirmation cannot come before 2 s after the suspicion, which came no sooner than the 5 s grace.
+        time.Advance(TimeSpan.FromSeconds(1.9));
+        Assert.Equal(2, view.Membership.Workers.Count);
+        await Eventually.TrueAsync(() => { time.Advance(TimeSpan.FromMilliseconds(100)); return view.Membership.Workers.Count == 0; }, "the empty view is confirmed");
         Assert.True(view.Ring.IsEmpty);
         Assert.False(view.IsEmptyViewSuspected);
     }

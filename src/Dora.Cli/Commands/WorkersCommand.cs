@@ -107,9 +107,17 @@ internal static class WorkersCommand
 
         for (var i = 0; i < membership.Workers.Count; i++)
         {
+            var worker = membership.Workers[i];
             foreach (var reason in states[i].Reasons)
             {
-                Console.WriteLine($"{membership.Workers[i].Id}: {reason}");
+                Console.WriteLine($"{worker.Id}: {reason}");
+            }
+
+            if (worker.Renewals > 0)
+            {
+                var since = worker.RegisteredAt is { } at ? $", the last {FormatAge(now - at)} ago" : string.Empty;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{worker.Id}: re-registered {worker.Renewals} time{(worker.Renewals == 1 ? string.Empty : "s")} after its lease was lost (the registry was unreachable longer than the lease){since}"));
             }
         }
     }

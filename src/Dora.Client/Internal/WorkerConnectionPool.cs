@@ -5,7 +5,9 @@ namespace Dora.Client.Internal;
 
 /// <summary>
 /// Page stream connections per worker, opened on first use, used round-robin, replaced when broken, and closed when
-/// the worker leaves the membership.
+/// the worker leaves the membership. A worker that cannot be connected to is remembered as unreachable for a while
+/// (1 s, doubling to 30 s while it keeps failing), so requests try the next owner first instead of waiting out a
+/// connect timeout each (a worker whose lease vanished stays on the ring for a grace period).
 /// </summary>
 internal sealed class WorkerConnectionPool : IAsyncDisposable
 {
@@ -40,8 +42,18 @@ internal sealed class WorkerConnectionPool : IAsyncDisposable
                 await connection.DisposeAsync().ConfigureAwait(false);
             }
 
-            connection = await PageStreamConnection.OpenAsync(
-                worker.Id, worker.Host, worker.StreamPort, _options.AuthToken, _options.ConnectTimeout, _options.ResponseTimeout, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                connection = await PageStreamConnection.OpenAsync(
+                    worker.Id, worker.Host, worker.StreamPort, _options.AuthToken, _options.ConnectTimeout, _options.ResponseTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (WorkerRequestException) when (!cancellationToken.IsCancellationRequested)
+            {
+                slots.ConnectFailed();
+                throw;
+            }
+
+            slots.Connected();
             slots.Connections[index] = connection;
             return connection;
         }
@@ -70,8 +82,18 @@ internal sealed class WorkerConnectionPool : IAsyncDisposable
             }
 
             // A broken connection has already failed its requests and closed its socket; it is simply replaced.
-            connection = PageStreamConnection.Open(
-                worker.Id, worker.Host, worker.StreamPort, _options.AuthToken, _options.ConnectTimeout, _options.ResponseTimeout, cancellationToken);
+            try
+            {
+                connection = PageStreamConnection.Open(
+                    worker.Id, worker.Host, worker.StreamPort, _options.AuthToken, _options.ConnectTimeout, _options.ResponseTimeout, cancellationToken);
+            }
+            catch (WorkerRequestException) when (!cancellationToken.IsCancellationRequested)
+            {
+                slots.ConnectFailed();
+                throw;
+            }
+
+            slots.Connected();
             slots.Connections[index] = connection;
             return connection;
         }
@@ -93,6 +115,39 @@ internal sealed class WorkerConnectionPool : IAsyncDisposable
         PageStreamConnection? connection = slots.Connections[index];
         return (slots, index, connection is { IsBroken: false } ? connection : null);
     }
+
+    /// <summary>
+    /// <paramref name="owners"/> (owner first) with the workers recently found unreachable moved to the end, in their
+    /// order: still tried, but only after the others.
+    /// </summary>
+    public WorkerRecord[] ReachableFirst(WorkerRecord[] owners)
+    {
+        ArgumentNullException.ThrowIfNull(owners);
+        int unreachable = 0;
+        foreach (WorkerRecord owner in owners)
+        {
+            if (IsUnreachable(owner.Id))
+            {
+                unreachable++;
+            }
+        }
+
+        if (unreachable == 0 || unreachable == owners.Length)
+        {
+            return owners;
+        }
+
+        var ordered = new WorkerRecord[owners.Length];
+        int front = 0, back = owners.Length - unreachable;
+        foreach (WorkerRecord owner in owners)
+        {
+            ordered[IsUnreachable(owner.Id) ? back++ : front++] = owner;
+        }
+
+        return ordered;
+    }
+
+    private bool IsUnreachable(string workerId) => _workers.TryGetValue(workerId, out WorkerSlots? slots) && slots.IsUnreachable;
 
     /// <summary>Closes the connections of workers no longer in <paramref name="membership"/>.</summary>
     public async Task PruneAsync(Membership membership)
@@ -118,9 +173,30 @@ internal sealed class WorkerConnectionPool : IAsyncDisposable
 
     private sealed class WorkerSlots(int count) : IAsyncDisposable
     {
+        private static readonly long FirstQuarantineMs = 1000;
+        private static readonly long LongestQuarantineMs = 30_000;
+
         private int _next;
+        private long _unreachableUntil;
+        private long _quarantineMs;
 
         public PageStreamConnection?[] Connections { get; } = new PageStreamConnection?[count];
+
+        /// <summary>True while the worker is remembered as unreachable.</summary>
+        public bool IsUnreachable => Environment.TickCount64 < Volatile.Read(ref _unreachableUntil);
+
+        public void ConnectFailed()
+        {
+            long quarantine = Math.Min(LongestQuarantineMs, Math.Max(FirstQuarantineMs, Volatile.Read(ref _quarantineMs) * 2));
+            Volatile.Write(ref _quarantineMs, quarantine);
+            Volatile.Write(ref _unreachableUntil, Environment.TickCount64 + quarantine);
+        }
+
+        public void Connected()
+        {
+            Volatile.Write(ref _quarantineMs, 0);
+            Volatile.Write(ref _unreachableUntil, 0);
+        }
 
         public SemaphoreSlim Gate { get; } = new(1, 1);
 

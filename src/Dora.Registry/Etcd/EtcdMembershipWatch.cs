@@ -145,9 +145,9 @@ internal sealed class EtcdMembershipWatch : MembershipWatchBase
         string? id = _registry.Keys.WorkerIdOf(change.Kv.Key);
         if (change.Type == Event.Types.EventType.Delete)
         {
-            if (id is not null)
+            if (id is not null && _workers.Remove(id, out WorkerRecord? last) && last.IsLeaving)
             {
-                _workers.Remove(id);
+                NoteGracefulDeparture(id);
             }
 
             return;
@@ -157,6 +157,10 @@ internal sealed class EtcdMembershipWatch : MembershipWatchBase
         if (_registry.TryParse(change.Kv) is { } record)
         {
             _workers[record.Id] = record;
+            if (!record.IsLeaving)
+            {
+                NoteReturn(record.Id);
+            }
         }
         else if (id is not null)
         {

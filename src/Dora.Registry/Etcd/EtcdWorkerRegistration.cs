@@ -9,14 +9,15 @@ namespace Dora.Registry.Etcd;
 /// <summary>
 /// A worker's entry in etcd and the lease that keeps it: claimed only when the key is free (a transaction on its
 /// create revision), kept alive every TTL/3, written again if it disappears while the lease lives, re-granted and
-/// rewritten if the lease is lost (for example after etcd was down longer than the TTL), and revoked on dispose so the
-/// worker leaves the ring at once.
+/// rewritten if the lease is lost (for example after etcd was down longer than the TTL: then after a random pause of up
+/// to a second, so a cluster whose leases all expired together does not re-register in one burst; the record counts the
+/// registrations), and on dispose marked leaving and then revoked, so the worker leaves every ring at once.
 /// </summary>
 internal sealed class EtcdWorkerRegistration : IWorkerRegistration
 {
     private readonly EtcdRegistry _registry;
     private readonly ByteString _key;
-    private readonly ByteString _value;
+    private WorkerRecord _worker;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _keeper;
@@ -25,14 +26,13 @@ internal sealed class EtcdWorkerRegistration : IWorkerRegistration
     private EtcdWorkerRegistration(EtcdRegistry registry, WorkerRecord worker, long lease)
     {
         _registry = registry;
-        Worker = worker;
+        _worker = worker;
         _key = registry.Keys.Worker(worker.Id);
-        _value = ByteString.CopyFrom(worker.ToJson());
         _lease = lease;
         _keeper = Task.Run(() => KeepAsync(_stop.Token));
     }
 
-    public WorkerRecord Worker { get; }
+    public WorkerRecord Worker => Volatile.Read(ref _worker);
 
     public string? Session => FormatSession(Volatile.Read(ref _lease));
 
@@ -47,6 +47,7 @@ internal sealed class EtcdWorkerRegistration : IWorkerRegistration
     public static async Task<IWorkerRegistration> StartAsync(EtcdRegistry registry, WorkerRecord worker, RegistrationOptions options, CancellationToken cancellationToken)
     {
         long? previous = ParseSession(options.PreviousSession);
+        worker = worker with { RegisteredAt = DateTimeOffset.UtcNow };
         try
         {
             long lease = await ClaimAsync(registry, worker, previous, cancellationToken).ConfigureAwait(false);
@@ -255,17 +256,25 @@ internal sealed class EtcdWorkerRegistration : IWorkerRegistration
         }
 
         RegistryLog.EntryRewritten(_registry.Logger, Worker.Id, _registry.Description);
-        (bool written, KeyValue? holder) = await PutIfAbsentAsync(Connection, _key, _value, lease, stop).ConfigureAwait(false);
+        (bool written, KeyValue? holder) = await PutIfAbsentAsync(Connection, _key, ByteString.CopyFrom(Worker.ToJson()), lease, stop).ConfigureAwait(false);
         if (!written && holder is not null && holder.Lease != lease)
         {
             throw new DuplicateWorkerIdException(Worker.Id, DescribeHolder(_registry, holder), _registry.Description);
         }
     }
 
-    /// <summary>After a lost lease: claims the key again under a new lease (the old entry went with the old lease).</summary>
+    /// <summary>
+    /// After a lost lease: claims the key again under a new lease (the old entry went with the old lease), after a random
+    /// pause of up to a second (a tenth of the TTL at most) so that workers whose leases expired together (etcd was
+    /// unreachable) come back spread out.
+    /// </summary>
     private async Task RenewAsync(CancellationToken stop)
     {
-        long lease = await ClaimAsync(_registry, Worker, previousLease: null, stop).ConfigureAwait(false);
+        TimeSpan jitter = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * Math.Min(1000, _registry.Options.LeaseTtl.TotalMilliseconds / 10));
+        await Task.Delay(jitter, stop).ConfigureAwait(false);
+        WorkerRecord renewed = Worker with { Registrations = Worker.Registrations + 1, RegisteredAt = DateTimeOffset.UtcNow };
+        Volatile.Write(ref _worker, renewed);
+        long lease = await ClaimAsync(_registry, renewed, previousLease: null, stop).ConfigureAwait(false);
         Volatile.Write(ref _lease, lease);
         SessionChanged?.Invoke(this, FormatSession(lease));
     }
@@ -287,7 +296,46 @@ internal sealed class EtcdWorkerRegistration : IWorkerRegistration
     private static long? ParseSession(string? session) =>
         long.TryParse(session, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out long lease) ? lease : null;
 
-    /// <summary>Stops keeping the lease and revokes it, which deletes the entry at once; if etcd is unreachable the entry expires after the TTL.</summary>
+    /// <inheritdoc/>
+    public async Task UpdateAsync(WorkerRecord worker, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        worker.Validate();
+        WorkerRecord current = Worker;
+        WorkerRecord updated = worker with { Registrations = current.Registrations, RegisteredAt = current.RegisteredAt };
+        Volatile.Write(ref _worker, updated);
+        try
+        {
+            await PutUnderOwnLeaseAsync(updated, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (EtcdConnection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+        {
+            // etcd is unreachable: the keep-alive loop writes the current record when it has to rewrite the entry.
+            Connection.Failed();
+        }
+    }
+
+    /// <summary>Writes the record if the key is still held by this registration's lease (else nothing: the keep-alive loop owns the key).</summary>
+    private async Task PutUnderOwnLeaseAsync(WorkerRecord worker, CancellationToken cancellationToken)
+    {
+        long lease = Volatile.Read(ref _lease);
+        var transaction = new TxnRequest();
+        transaction.Compare.Add(new Compare
+        {
+            Key = _key,
+            Target = Compare.Types.CompareTarget.Lease,
+            Result = Compare.Types.CompareResult.Equal,
+            Lease = lease,
+        });
+        transaction.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = _key, Value = ByteString.CopyFrom(worker.ToJson()), Lease = lease } });
+        await Connection.Kv.TxnAsync(transaction, Connection.Unary(cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stops keeping the lease, marks the entry leaving (so watchers drop the worker at once rather than wait out the
+    /// grace they give workers that vanish), and revokes the lease, which deletes the entry; if etcd is unreachable the
+    /// entry expires after the TTL.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -296,6 +344,7 @@ internal sealed class EtcdWorkerRegistration : IWorkerRegistration
         try
         {
             using var timeout = new CancellationTokenSource(_registry.Options.CallTimeout);
+            await PutUnderOwnLeaseAsync(Worker with { State = WorkerRecord.Leaving, Reasons = null }, timeout.Token).ConfigureAwait(false);
             await RevokeQuietlyAsync(Connection, Volatile.Read(ref _lease), timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (EtcdConnection.IsTransient(e) || e is OperationCanceledException)

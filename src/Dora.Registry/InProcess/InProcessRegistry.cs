@@ -55,10 +55,15 @@ public sealed class InProcessRegistry : IClusterRegistry
             }
 
             _workers.Add(worker.Id, worker);
+            foreach (Watch watch in _watches)
+            {
+                watch.Returned(worker.Id);
+            }
+
             PublishLocked();
         }
 
-        return Task.FromResult<IWorkerRegistration>(new PassiveRegistration(worker, () => Remove(worker)));
+        return Task.FromResult<IWorkerRegistration>(new PassiveRegistration(worker, Remove, Replace));
     }
 
     /// <inheritdoc/>
@@ -94,6 +99,7 @@ public sealed class InProcessRegistry : IClusterRegistry
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
+    // A registration disposed on purpose is a graceful leave: watchers drop the worker at once, with no grace.
     private void Remove(WorkerRecord worker)
     {
         lock (_lock)
@@ -101,6 +107,23 @@ public sealed class InProcessRegistry : IClusterRegistry
             if (_workers.TryGetValue(worker.Id, out WorkerRecord? current) && ReferenceEquals(current, worker))
             {
                 _workers.Remove(worker.Id);
+                foreach (Watch watch in _watches)
+                {
+                    watch.Departed(worker.Id);
+                }
+
+                PublishLocked();
+            }
+        }
+    }
+
+    private void Replace(WorkerRecord old, WorkerRecord updated)
+    {
+        lock (_lock)
+        {
+            if (_workers.TryGetValue(old.Id, out WorkerRecord? current) && ReferenceEquals(current, old))
+            {
+                _workers[old.Id] = updated;
                 PublishLocked();
             }
         }
@@ -121,6 +144,10 @@ public sealed class InProcessRegistry : IClusterRegistry
     private sealed class Watch(InProcessRegistry registry, Membership initial) : MembershipWatchBase(initial)
     {
         public void Update(Membership membership) => Publish(membership);
+
+        public void Departed(string id) => NoteGracefulDeparture(id);
+
+        public void Returned(string id) => NoteReturn(id);
 
         public override ValueTask DisposeAsync()
         {

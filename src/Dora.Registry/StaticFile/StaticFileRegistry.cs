@@ -183,7 +183,18 @@ public sealed class StaticFileRegistry : IClusterRegistry
                             continue;
                         }
 
-                        Publish(await _registry.ReadAsync(stop).ConfigureAwait(false));
+                        Membership next = await _registry.ReadAsync(stop).ConfigureAwait(false);
+
+                        // A worker taken out of the file was taken out on purpose: views drop it at once.
+                        foreach (WorkerRecord worker in Current.Workers)
+                        {
+                            if (next.Find(worker.Id) is null)
+                            {
+                                NoteGracefulDeparture(worker.Id);
+                            }
+                        }
+
+                        Publish(next);
                         SetConnected(true);
                     }
                     catch (RegistryUnavailableException e)

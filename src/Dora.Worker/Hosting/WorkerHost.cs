@@ -19,6 +19,9 @@ public sealed class WorkerHost : IAsyncDisposable
     /// <summary>How often expired metadata is swept out of RocksDB: hourly, cheap next to the 7-day retention.</summary>
     private static readonly TimeSpan MetadataSweepInterval = TimeSpan.FromHours(1);
 
+    /// <summary>How often the worker's health is compared with what its registry entry says: every 2 s.</summary>
+    private static readonly TimeSpan HealthPublishInterval = TimeSpan.FromSeconds(2);
+
     private readonly WebApplication _app;
     private readonly WorkerMetrics _metrics;
     private readonly CancellationTokenSource _stopping = new();
@@ -29,6 +32,7 @@ public sealed class WorkerHost : IAsyncDisposable
     private PageStreamServer? _stream;
     private readonly List<IWorkerEndpoint> _endpoints = [];
     private ClusterView? _cluster;
+    private Task _healthPublisher = Task.CompletedTask;
     private int _disposed;
 
     private WorkerHost(WebApplication app, StorageEngine engine, WorkerMetrics metrics, Uri httpAddress, WorkerIdentity identity)
@@ -177,6 +181,33 @@ public sealed class WorkerHost : IAsyncDisposable
             _metrics.RegistrationRenewed();
         };
         _ = _registration.Completion.ContinueWith(_ => _metrics.SetRegistered(false), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _healthPublisher = PublishHealthAsync(_registration, _stopping.Token);
+    }
+
+    /// <summary>
+    /// Keeps the registry entry's state in step with the worker's health: <c>degraded</c> with the reasons whenever
+    /// <c>/healthz</c> (and Flight's health action) says so, <c>serving</c> again once it recovers.
+    /// </summary>
+    private async Task PublishHealthAsync(IWorkerRegistration registration, CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(HealthPublishInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                var health = StatusReplies.Health(Engine, Identity.Id);
+                string state = health.Status == "ok" ? WorkerRecord.Serving : WorkerRecord.Degraded;
+                WorkerRecord current = registration.Worker;
+                if ((current.State ?? WorkerRecord.Serving) != state || !(current.Reasons ?? []).SequenceEqual(health.Reasons))
+                {
+                    await registration.UpdateAsync(current with { State = state, Reasons = health.Reasons.Count == 0 ? null : health.Reasons }, stopping).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
     }
 
     /// <summary>Stops the worker: leaves the ring, closes the endpoints, lets pages reach disk. Safe to call twice.</summary>
@@ -187,6 +218,9 @@ public sealed class WorkerHost : IAsyncDisposable
             return;
         }
 
+        // Background work stops first: nothing may rewrite the registry entry once the worker has said it is leaving.
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _healthPublisher.ConfigureAwait(false);
         if (_registration is not null)
         {
             // Leave the ring first, so clients stop routing here before the endpoints close.
@@ -209,7 +243,6 @@ public sealed class WorkerHost : IAsyncDisposable
             await _stream.DisposeAsync().ConfigureAwait(false);
         }
 
-        await _stopping.CancelAsync().ConfigureAwait(false);
         await _sweeper.ConfigureAwait(false);
         await _scrubber.ConfigureAwait(false);
         _stopping.Dispose();
