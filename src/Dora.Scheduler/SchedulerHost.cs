@@ -68,7 +68,13 @@ public sealed class SchedulerHost : IAsyncDisposable
             {
                 kestrel.Listen(options.Bind, options.Port);
                 kestrel.AddServerHeader = false;
+
+                // A client that takes a response slower than 64 KiB/s (after 5 s) is dropped, as the page stream drops one.
+                kestrel.Limits.MinResponseDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(64 << 10, TimeSpan.FromSeconds(5));
             });
+
+            // Stopping waits at most 5 s for requests in flight (slow clients included), not the host's default 30 s.
+            builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
             builder.Services.AddProblemDetails();
             app = builder.Build();
             SchedulerApi.Map(app, jobs);

@@ -4,6 +4,7 @@ using Dora.Core.UnderStorage;
 using Dora.TestSupport;
 using Dora.Worker.Hosting;
 using Dora.Worker.Metadata;
+using Dora.Worker.PageStream;
 using Dora.Worker.Pages;
 
 namespace Dora.Client.IntegrationTests;
@@ -46,7 +47,7 @@ internal sealed class TestCluster : IAsyncDisposable
         throw new ArgumentException($"No worker {workerId}.");
     }
 
-    public static async Task<TestCluster> StartAsync(int workers, Action<string> populate, DoraClientOptions? clientOptions = null, string? streamToken = null, int sendfileThreshold = 256 << 10)
+    public static async Task<TestCluster> StartAsync(int workers, Action<string> populate, DoraClientOptions? clientOptions = null, string? streamToken = null, int sendfileThreshold = 256 << 10, PageStreamOptions? stream = null)
     {
         var directory = new TemporaryDirectory();
         Directory.CreateDirectory(directory.Combine("ufs"));
@@ -61,7 +62,7 @@ internal sealed class TestCluster : IAsyncDisposable
                 Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(directory.Combine($"cache-{i}", "pages"), 256L << 20)], PageSize = PageSize },
                 Metadata = new MetadataOptions { DatabaseDirectory = directory.Combine($"cache-{i}", "metadata") },
                 HttpPort = 0,
-                Stream = new() { Port = 0, AuthToken = streamToken, SendfileThreshold = sendfileThreshold },
+                Stream = (stream ?? new PageStreamOptions()) with { Port = 0, AuthToken = streamToken, SendfileThreshold = sendfileThreshold },
             };
         }, configureLogging: null, CancellationToken.None).Within();
         clientOptions ??= new DoraClientOptions();

@@ -315,6 +315,18 @@ public sealed class HttpEndpointTests : IAsyncLifetime, IDisposable
         Assert.Equal(HttpStatusCode.BadRequest, directory.StatusCode);
     }
 
+    [Fact]
+    public async Task A_client_that_stops_reading_does_not_hold_up_the_workers_shutdown()
+    {
+        TestFiles.Write(_temp.Combine("ufs", "data", "big.bin"), 64 << 20, seed: 5);
+        using var stalled = new HttpClient(new SocketsHttpHandler()) { BaseAddress = _worker.HttpAddress, Timeout = Timeout.InfiniteTimeSpan };
+        using var response = await stalled.GetAsync("/v1/data?path=/data/big.bin", HttpCompletionOption.ResponseHeadersRead).Within();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        // The host's default would wait 30 s for this response; the worker allows 5 s.
+        await _worker.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15));
+    }
+
     private async Task<Dictionary<string, long>> Metrics()
     {
         var response = await _http.GetAsync("/metrics").Within();

@@ -31,6 +31,7 @@ public sealed class WorkerMetrics : IDisposable
     private long _registrationRenewals;
     private long _scrubbedPages;
     private long _metadataDiskFailures;
+    private long _streamSlowReaders;
     private long _scrubbedBytes;
 
     public WorkerMetrics()
@@ -112,6 +113,11 @@ public sealed class WorkerMetrics : IDisposable
 
     /// <summary>RocksDB reads and writes that failed (the lookups were answered without it).</summary>
     public long MetadataDiskFailures => Volatile.Read(ref _metadataDiskFailures);
+
+    /// <summary>Page stream connections closed because the client took frames slower than the minimum data rate.</summary>
+    public long StreamSlowReaders => Volatile.Read(ref _streamSlowReaders);
+
+    internal void StreamSlowReaderClosed() => Interlocked.Increment(ref _streamSlowReaders);
 
     internal void MetadataDiskFailed() => Interlocked.Increment(ref _metadataDiskFailures);
 

@@ -14,5 +14,8 @@ internal sealed partial class PageStreamSession
 
         [LoggerMessage(3, LogLevel.Error, "Page stream {Request} of '{Path}' failed")]
         public static partial void RequestFailed(ILogger logger, string request, string path, Exception error);
+
+        [LoggerMessage(4, LogLevel.Information, "Page stream connection from {Peer} closed: it did not take a {Bytes}-byte frame within {Seconds} s")]
+        public static partial void SlowReader(ILogger logger, string peer, int bytes, double seconds);
     }
 }

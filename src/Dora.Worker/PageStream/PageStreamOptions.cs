@@ -40,6 +40,26 @@ public sealed record PageStreamOptions
     /// <summary>A single frame that cannot be written for this long (the client stopped reading) closes the connection: 60 s.</summary>
     public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The slowest a client may take a frame, as Kestrel's minimum response data rate: 64 KiB/s by default, after a grace
+    /// of <see cref="MinDataRateGrace"/>. A frame of n bytes that is not taken within grace + n / rate (21 s for 1 MiB,
+    /// and never more than <see cref="WriteTimeout"/>) closes the connection, so a reader that stalls gives back the
+    /// buffers and slots its frames hold instead of keeping them for the whole write timeout.
+    /// </summary>
+    public long MinDataRate { get; init; } = 64 << 10;
+
+    /// <summary>Time every frame is allowed before <see cref="MinDataRate"/> counts: 5 s by default.</summary>
+    public TimeSpan MinDataRateGrace { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Page buffers one connection may hold at once of the worker's <see cref="MaxBufferedPages"/>: 8 by default, so a
+    /// few connections cannot take every buffer (the rest of their requests wait their turn).
+    /// </summary>
+    public int MaxBufferedPagesPerConnection { get; init; } = 8;
+
+    /// <summary>The clock of the write deadlines (tests pass a fake one). System time by default.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     /// <summary>Checks every setting, naming the bad one.</summary>
     public void Validate()
     {
@@ -48,9 +68,14 @@ public sealed record PageStreamOptions
             throw new ArgumentException($"PageStreamOptions.Port must be -1 (off), 0 (any) or a port up to 65535 (was {Port}).");
         }
 
-        if (MaxInFlightPerConnection is < 1 or > 4096 || MaxConnections < 1 || MaxBufferedPages < 1)
+        if (MaxInFlightPerConnection is < 1 or > 4096 || MaxConnections < 1 || MaxBufferedPages < 1 || MaxBufferedPagesPerConnection < 1)
         {
-            throw new ArgumentException("PageStreamOptions: MaxInFlightPerConnection (1..4096), MaxConnections and MaxBufferedPages must be positive.");
+            throw new ArgumentException("PageStreamOptions: MaxInFlightPerConnection (1..4096), MaxConnections, MaxBufferedPages and MaxBufferedPagesPerConnection must be positive.");
+        }
+
+        if (MinDataRate < 1 || MinDataRateGrace < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"PageStreamOptions: MinDataRate must be positive (was {MinDataRate}) and MinDataRateGrace not negative.");
         }
 
         if (SendfileThreshold < 0)

@@ -79,7 +79,7 @@ internal sealed partial class PageStreamSession
             BinaryPrimitives.WriteInt64LittleEndian(_frameHead.AsSpan(FrameHeader.Size), fileOffset);
             _fileElements[0] = new SendPacketsElement(_frameHead, 0, _frameHead.Length);
             _fileElements[1] = new SendPacketsElement(page.Stream, page.DataOffset + offsetInPage, count, endOfPacket: true);
-            await WithWriteTimeout(_send.SendAsync(_socket, _fileElements)).ConfigureAwait(false);
+            await WithWriteTimeout(_send.SendAsync(_socket, _fileElements), _frameHead.Length + count).ConfigureAwait(false);
             _engine.Metrics.StreamSent(count, sendfile: true);
         }
         finally
@@ -92,7 +92,18 @@ internal sealed partial class PageStreamSession
     /// <summary>A DATA frame read through the engine (a miss, or a page not yet verified), within the buffered-page budget.</summary>
     private async Task SendReadThroughFrameAsync(ulong requestId, OpenedFile file, long position, int count, FrameBits bits, CancellationToken cancellationToken)
     {
-        await _bufferedPages.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // This connection's share first, then the worker's: a connection never holds more than its share of the buffers.
+        await _connectionBuffers.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _bufferedPages.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _connectionBuffers.Release();
+            throw;
+        }
+
         byte[] frame = ArrayPool<byte>.Shared.Rent(FrameHeader.Size + sizeof(long) + count);
         try
         {
@@ -111,6 +122,7 @@ internal sealed partial class PageStreamSession
         {
             ArrayPool<byte>.Shared.Return(frame);
             _bufferedPages.Release();
+            _connectionBuffers.Release();
         }
     }
 
@@ -184,7 +196,7 @@ internal sealed partial class PageStreamSession
         {
             while (!frame.IsEmpty)
             {
-                int sent = await WithWriteTimeout(_socket.SendAsync(frame, SocketFlags.None, _closing.Token)).ConfigureAwait(false);
+                int sent = await WithWriteTimeout(_socket.SendAsync(frame, SocketFlags.None, _closing.Token), frame.Length).ConfigureAwait(false);
                 frame = frame[sent..];
             }
         }
@@ -196,31 +208,48 @@ internal sealed partial class PageStreamSession
 
     private Task AcquireWriteAsync() => _writeLock.WaitAsync(_closing.Token);
 
-    /// <summary>A write the peer does not take within the write timeout closes the connection: it is in an unknown state.</summary>
-    private async Task<T> WithWriteTimeout<T>(ValueTask<T> send)
+    /// <summary>
+    /// A write the peer does not take in time closes the connection (it is in an unknown state): the time is the grace
+    /// plus the bytes at the minimum data rate, at most the write timeout.
+    /// </summary>
+    private async Task<T> WithWriteTimeout<T>(ValueTask<T> send, int bytes)
     {
+        TimeSpan allowed = WriteAllowance(bytes);
         try
         {
-            return await send.AsTask().WaitAsync(_options.WriteTimeout).ConfigureAwait(false);
+            return await send.AsTask().WaitAsync(allowed, _options.Time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            _socket.Close(0);
-            throw new IOException($"the client did not read a frame within {_options.WriteTimeout.TotalSeconds} s");
+            throw SlowReader(bytes, allowed);
         }
     }
 
-    private async Task WithWriteTimeout(ValueTask send)
+    private async Task WithWriteTimeout(ValueTask send, int bytes)
     {
+        TimeSpan allowed = WriteAllowance(bytes);
         try
         {
-            await send.AsTask().WaitAsync(_options.WriteTimeout).ConfigureAwait(false);
+            await send.AsTask().WaitAsync(allowed, _options.Time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            _socket.Close(0);
-            throw new IOException($"the client did not read a frame within {_options.WriteTimeout.TotalSeconds} s");
+            throw SlowReader(bytes, allowed);
         }
+    }
+
+    private TimeSpan WriteAllowance(int bytes)
+    {
+        TimeSpan allowed = _options.MinDataRateGrace + TimeSpan.FromSeconds((double)bytes / _options.MinDataRate);
+        return allowed < _options.WriteTimeout ? allowed : _options.WriteTimeout;
+    }
+
+    private IOException SlowReader(int bytes, TimeSpan allowed)
+    {
+        _engine.Metrics.StreamSlowReaderClosed();
+        Log.SlowReader(_logger, _socket.RemoteEndPoint?.ToString() ?? "?", bytes, allowed.TotalSeconds);
+        _socket.Close(0);
+        return new IOException($"the client did not take a {bytes}-byte frame within {allowed.TotalSeconds:0.#} s (minimum data rate {_options.MinDataRate} bytes/s after a {_options.MinDataRateGrace.TotalSeconds:0.#} s grace)");
     }
 
     public async ValueTask DisposeAsync()

@@ -23,6 +23,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
     private readonly StorageEngine _engine;
     private readonly PageStreamOptions _options;
     private readonly SemaphoreSlim _bufferedPages;
+    private readonly SemaphoreSlim _connectionBuffers;
     private readonly string _workerId;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -42,6 +43,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
         _engine = engine;
         _options = options;
         _bufferedPages = bufferedPages;
+        _connectionBuffers = new SemaphoreSlim(options.MaxBufferedPagesPerConnection, options.MaxBufferedPagesPerConnection);
         _workerId = workerId;
         _logger = logger;
         _inFlight = new SemaphoreSlim(options.MaxInFlightPerConnection, options.MaxInFlightPerConnection);
