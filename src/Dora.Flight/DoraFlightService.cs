@@ -32,7 +32,7 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         CancellationToken cancellationToken = context.CancellationToken;
-        return Guard(async () =>
+        return Guard("DoGet", async () =>
         {
             DoraTicket ticket = DoraTicket.Parse(request.Ticket_.Span);
             if (ticket.Kind != "batches")
@@ -54,7 +54,7 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         FlightInfo? info = null;
-        await Guard(async () => info = await _infos.BuildAsync(request, context.CancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        await Guard("GetFlightInfo", async () => info = await _infos.BuildAsync(request, context.CancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
         return info!;
     }
 
@@ -75,7 +75,7 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
         ArgumentNullException.ThrowIfNull(responseStream);
         ArgumentNullException.ThrowIfNull(context);
         CancellationToken cancellationToken = context.CancellationToken;
-        return Guard(async () =>
+        return Guard("ListFlights", async () =>
         {
             string text = request.Expression.ToStringUtf8();
             DoraPath root = text.Length == 0 ? DoraPath.Root : DoraPath.Parse(text);
@@ -157,16 +157,17 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(responseStream);
         ArgumentNullException.ThrowIfNull(context);
-        return Guard(async () =>
+        return Guard("DoAction", async () =>
         {
             byte[] result = await FlightActions.RunAsync(flight, request.Type, request.Body.Memory, context.CancellationToken).ConfigureAwait(false);
             await responseStream.WriteAsync(new Result { Body = UnsafeByteOperations.UnsafeWrap(result) }).ConfigureAwait(false);
         });
     }
 
-    /// <summary>Runs a call and turns Dora's errors into gRPC statuses that name the problem.</summary>
-    private static async Task Guard(Func<Task> call)
+    /// <summary>Runs a call, turns Dora's errors into gRPC statuses that name the problem, and records how long it took.</summary>
+    private async Task Guard(string method, Func<Task> call)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             await call().ConfigureAwait(false);
@@ -174,6 +175,10 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
         catch (Exception e) when (ToStatus(e) is { } status)
         {
             throw new RpcException(status);
+        }
+        finally
+        {
+            Engine.Metrics.FlightCallTook(System.Diagnostics.Stopwatch.GetElapsedTime(started), method);
         }
     }
 

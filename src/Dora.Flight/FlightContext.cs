@@ -15,7 +15,16 @@ public sealed class FlightContext(WorkerEndpointContext worker, FlightOptions op
     public string WorkerId => worker.WorkerId;
 
     /// <summary>Memory for decoding, shared by every call of this worker (<see cref="FlightOptions.DecodeMemoryBytes"/>).</summary>
-    public ByteBudget DecodeBudget { get; } = new(options.DecodeMemoryBytes, "Flight decoding memory", "--flight-decode-memory");
+    public ByteBudget DecodeBudget { get; } = CreateBudget(worker, options);
+
+    private static ByteBudget CreateBudget(WorkerEndpointContext worker, FlightOptions options)
+    {
+        var budget = new ByteBudget(options.DecodeMemoryBytes, "Flight decoding memory", "--flight-decode-memory");
+        var meter = worker.Engine.Metrics.Meter;
+        meter.CreateObservableGauge("dora.flight.decode_memory.used", () => budget.InUse, "By", "Decoding memory held by Flight calls now.");
+        meter.CreateObservableGauge("dora.flight.decode_memory.waiting", () => budget.Waiting, description: "Flight calls waiting for decoding memory.");
+        return budget;
+    }
 
     /// <summary>This worker's own Flight URI, set once the endpoint listens.</summary>
     public string SelfUri { get; internal set; } = string.Empty;

@@ -1,4 +1,5 @@
 using Dora.Client;
+using Dora.Hosting;
 using Dora.Registry;
 using Dora.Scheduler.Http;
 using Dora.Scheduler.Jobs;
@@ -23,10 +24,12 @@ public sealed class SchedulerHost : IAsyncDisposable
     private readonly DoraClient _client;
     private readonly JobStore _store;
     private readonly IAsyncDisposable _advertisement;
+    private readonly SchedulerMetrics _metrics;
 
-    private SchedulerHost(WebApplication app, DoraClient client, JobStore store, JobScheduler jobs, IAsyncDisposable advertisement, string url, int port)
+    private SchedulerHost(WebApplication app, DoraClient client, JobStore store, JobScheduler jobs, SchedulerMetrics metrics, IAsyncDisposable advertisement, string url, int port)
     {
         _app = app;
+        _metrics = metrics;
         _client = client;
         _store = store;
         Jobs = jobs;
@@ -58,6 +61,7 @@ public sealed class SchedulerHost : IAsyncDisposable
         JobStore? store = null;
         WebApplication? app = null;
         JobScheduler? jobs = null;
+        SchedulerMetrics? metrics = null;
         try
         {
             store = new JobStore(options.Directory);
@@ -67,17 +71,15 @@ public sealed class SchedulerHost : IAsyncDisposable
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.Listen(options.Bind, options.Port);
-                kestrel.AddServerHeader = false;
-
-                // A client that takes a response slower than 64 KiB/s (after 5 s) is dropped, as the page stream drops one.
-                kestrel.Limits.MinResponseDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(64 << 10, TimeSpan.FromSeconds(5));
+                HttpLimits.Apply(kestrel);
             });
-
-            // Stopping waits at most 5 s for requests in flight (slow clients included), not the host's default 30 s.
-            builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
+            builder.Services.AddPromptShutdown();
             builder.Services.AddProblemDetails();
+            metrics = new SchedulerMetrics(jobs);
+            builder.Services.AddMetricsOf(metrics.Meter, "dora-scheduler", instance: null);
             app = builder.Build();
             SchedulerApi.Map(app, jobs);
+            app.MapMetrics();
             try
             {
                 await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -93,7 +95,7 @@ public sealed class SchedulerHost : IAsyncDisposable
             jobs.Start();
             IAsyncDisposable advertisement = await registry.AdvertiseSchedulerAsync(
                 new SchedulerRecord(url, time.GetUtcNow(), typeof(SchedulerHost).Assembly.GetName().Version?.ToString() ?? "0"), cancellationToken).ConfigureAwait(false);
-            return new SchedulerHost(app, client, store, jobs, advertisement, url, port);
+            return new SchedulerHost(app, client, store, jobs, metrics, advertisement, url, port);
         }
         catch
         {
@@ -108,6 +110,7 @@ public sealed class SchedulerHost : IAsyncDisposable
             }
 
             store?.Dispose();
+            metrics?.Dispose();
             await client.DisposeAsync().ConfigureAwait(false);
             throw;
         }
@@ -120,6 +123,7 @@ public sealed class SchedulerHost : IAsyncDisposable
         await Jobs.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         _store.Dispose();
+        _metrics.Dispose();
         await _client.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -291,8 +291,9 @@ public sealed class LoadJobTests : IAsyncLifetime
         string list = await _cluster.Http.GetStringAsync("api/v1/jobs");
         Assert.Contains(job.Id, list, StringComparison.Ordinal);
         Assert.Contains("\"state\":\"succeeded\"", list, StringComparison.Ordinal);
-        string metrics = await _cluster.Http.GetStringAsync("metrics");
-        Assert.Contains("dora_scheduler_jobs{state=\"succeeded\"} ", metrics, StringComparison.Ordinal);
+        Dictionary<string, double> metrics = PrometheusSamples.Parse(await _cluster.Http.GetStringAsync("metrics"));
+        Assert.True(metrics["dora_scheduler_jobs{state=\"succeeded\"}"] >= 1);
+        Assert.Equal(job.Progress.BytesLoaded, metrics["dora_scheduler_loaded_bytes"]);
         Assert.Equal("ok\n", await _cluster.Http.GetStringAsync("healthz"));
     }
 }

@@ -327,15 +327,13 @@ public sealed class HttpEndpointTests : IAsyncLifetime, IDisposable
         await _worker.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15));
     }
 
-    private async Task<Dictionary<string, long>> Metrics()
+    /// <summary>The Prometheus samples of /metrics by name and labels (the exporter's scope label left out).</summary>
+    private async Task<Dictionary<string, double>> Metrics()
     {
         var response = await _http.GetAsync("/metrics").Within();
         Assert.StartsWith("text/plain", response.Content.Headers.ContentType!.ToString(), StringComparison.Ordinal);
         var text = await response.Content.ReadAsStringAsync().Within();
-        return text.Split('\n')
-            .Where(line => line.Length > 0 && line[0] != '#')
-            .Select(line => line.Split(' '))
-            .ToDictionary(parts => parts[0], parts => long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+        return PrometheusSamples.Parse(text);
     }
 
     private async Task<JsonElement> GetJson(string url)

@@ -80,3 +80,22 @@ public enum FrameBits : byte
     /// <summary>On <see cref="FrameType.Data"/>: the last frame of this read.</summary>
     End = 0x01,
 }
+
+/// <summary>Names of request types, as metrics and logs show them.</summary>
+public static class FrameTypeNames
+{
+    /// <summary>The request type's lower-case name (<c>read</c>, <c>stat</c>, ...), without allocating.</summary>
+    public static string Name(this FrameType type) => type switch
+    {
+        FrameType.Read => "read",
+        FrameType.Stat => "stat",
+        FrameType.List => "list",
+        FrameType.Health => "health",
+        FrameType.Load => "load",
+        FrameType.Verify => "verify",
+        FrameType.Invalidate => "invalidate",
+        FrameType.Evict => "evict",
+        FrameType.Ping => "ping",
+        _ => "other",
+    };
+}

@@ -1,4 +1,3 @@
-using Dora.Core.Metrics;
 using Dora.Scheduler.Jobs;
 using Dora.Scheduler.Running;
 using Microsoft.AspNetCore.Builder;
@@ -45,7 +44,6 @@ internal static class SchedulerApi
             ? Results.Json(job, SchedulerJson.Default.JobDocument)
             : NoSuchJob(id));
         routes.MapGet("/healthz", () => Results.Text("ok\n"));
-        routes.MapGet("/metrics", () => Results.Text(Metrics(jobs), PrometheusWriter.ContentType));
     }
 
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
@@ -76,20 +74,4 @@ internal static class SchedulerApi
     /// <summary>An RFC 7807 problem; <paramref name="field"/> names the request field at fault.</summary>
     private static IResult Problem(int status, string title, string detail, string? field) =>
         Results.Problem(detail: detail, statusCode: status, title: title, extensions: field is null ? null : new Dictionary<string, object?> { ["field"] = field });
-
-    private static string Metrics(JobScheduler jobs)
-    {
-        var text = new PrometheusWriter();
-        text.Header("dora_scheduler_jobs", "Jobs held by the scheduler, by state.", "gauge");
-        foreach ((JobState state, int count) in jobs.CountByState())
-        {
-            text.Sample($"dora_scheduler_jobs{{state=\"{state.Name()}\"}}", count);
-        }
-
-        IReadOnlyList<JobDocument> all = jobs.List();
-        text.Gauge("dora_scheduler_bytes_loaded", "Bytes loaded by the jobs held.", all.Sum(j => j.Progress.BytesLoaded));
-        text.Gauge("dora_scheduler_files_failed", "Files failed in the jobs held.", all.Sum(j => j.Progress.FilesFailed));
-        text.Gauge("dora_scheduler_tasks_done", "Load tasks finished in the jobs held.", all.Sum(j => j.Progress.TasksDone));
-        return text.ToString();
-    }
 }

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Dora.Hosting;
 using Dora.Registry;
 using Dora.Worker.Http;
 using Dora.Worker.Metrics;
@@ -93,17 +94,13 @@ public sealed class WorkerHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(options.HttpAddress, options.HttpPort);
-            kestrel.AddServerHeader = false;
-
-            // A client that takes a response slower than 64 KiB/s (after 5 s) is dropped, as the page stream drops one.
-            kestrel.Limits.MinResponseDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(64 << 10, TimeSpan.FromSeconds(5));
+            HttpLimits.Apply(kestrel);
         });
-
-        // Stopping waits at most 5 s for requests in flight (slow clients included), not the host's default 30 s.
-        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        builder.Services.AddPromptShutdown();
         builder.Services.AddProblemDetails();
-        var app = builder.Build();
         var metrics = new WorkerMetrics();
+        builder.Services.AddMetricsOf(metrics.Meter, "dora-worker", options.WorkerId);
+        var app = builder.Build();
         StorageEngine? engine = null;
         WorkerHost? host = null;
         try
@@ -113,6 +110,7 @@ public sealed class WorkerHost : IAsyncDisposable
             // The first cache directory is locked by the page store, so no other live process shares this identity.
             var identity = WorkerIdentity.LoadOrCreate(options.Pages.Directories[0].Path, options.WorkerId);
             WorkerHttpApi.Map(app, engine, identity.Id);
+            app.MapMetrics();
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             var httpAddress = new Uri(address.Replace("[::]", "localhost", StringComparison.Ordinal) + "/");

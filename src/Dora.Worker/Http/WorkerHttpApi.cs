@@ -11,7 +11,8 @@ using Microsoft.AspNetCore.Routing;
 namespace Dora.Worker.Http;
 
 /// <summary>
-/// The worker's HTTP endpoint: health, Prometheus metrics, file status, listings and byte-range reads. Every error is
+/// The worker's HTTP endpoint: health, file status, listings, byte-range reads, invalidation (the host adds
+/// <c>/metrics</c>). Every error is
 /// an RFC 7807 problem naming the bad parameter; a cache miss is read through, never an error.
 /// </summary>
 public static class WorkerHttpApi
@@ -25,16 +26,16 @@ public static class WorkerHttpApi
 
         // 200 whether ok or degraded: a degraded worker still serves every read (through the under storage).
         routes.MapGet("/healthz", () => Results.Json(StatusReplies.Health(engine, workerId), ProtocolJson.Default.HealthReply));
-        routes.MapGet("/metrics", () => Results.Text(PrometheusText.Render(engine), PrometheusText.ContentType));
-        routes.MapGet("/v1/info", (HttpContext context, CancellationToken ct) => GuardAsync(context, () => InfoAsync(engine, context, ct)));
-        routes.MapGet("/v1/files", (HttpContext context, CancellationToken ct) => GuardAsync(context, () => ListAsync(engine, context, ct)));
-        routes.MapMethods("/v1/data", [HttpMethods.Get, HttpMethods.Head], (HttpContext context, CancellationToken ct) => GuardAsync(context, () => DataAsync(engine, context, ct)));
-        routes.MapPost("/v1/invalidate", (HttpContext context, CancellationToken ct) => GuardAsync(context, () => InvalidateAsync(engine, context, ct)));
-        routes.MapPost("/v1/evict", (HttpContext context, CancellationToken ct) => GuardAsync(context, () => EvictAsync(engine, context, ct)));
+        routes.MapGet("/v1/info", (HttpContext context, CancellationToken ct) => GuardAsync(engine, "info", context, () => InfoAsync(engine, context, ct)));
+        routes.MapGet("/v1/files", (HttpContext context, CancellationToken ct) => GuardAsync(engine, "files", context, () => ListAsync(engine, context, ct)));
+        routes.MapMethods("/v1/data", [HttpMethods.Get, HttpMethods.Head], (HttpContext context, CancellationToken ct) => GuardAsync(engine, "data", context, () => DataAsync(engine, context, ct)));
+        routes.MapPost("/v1/invalidate", (HttpContext context, CancellationToken ct) => GuardAsync(engine, "invalidate", context, () => InvalidateAsync(engine, context, ct)));
+        routes.MapPost("/v1/evict", (HttpContext context, CancellationToken ct) => GuardAsync(engine, "evict", context, () => EvictAsync(engine, context, ct)));
     }
 
-    private static async Task<IResult> GuardAsync(HttpContext context, Func<Task<IResult>> handler)
+    private static async Task<IResult> GuardAsync(StorageEngine engine, string endpoint, HttpContext context, Func<Task<IResult>> handler)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             return await handler().ConfigureAwait(false);
@@ -42,6 +43,10 @@ public static class WorkerHttpApi
         catch (DoraException e) when (!context.Response.HasStarted)
         {
             return HttpProblems.From(e);
+        }
+        finally
+        {
+            engine.Metrics.HttpRequestTook(System.Diagnostics.Stopwatch.GetElapsedTime(started), endpoint);
         }
     }
 

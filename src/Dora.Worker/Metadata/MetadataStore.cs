@@ -254,8 +254,16 @@ public sealed class MetadataStore : IDisposable
         var now = NowMs;
         try
         {
-            var status = await resolved.Mount.Storage.StatAsync(resolved.RelativePath, cancellationToken).ConfigureAwait(false);
-            return new MetadataEntry(MetadataEntryKind.Status, status, null, now, now);
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                var status = await resolved.Mount.Storage.StatAsync(resolved.RelativePath, cancellationToken).ConfigureAwait(false);
+                return new MetadataEntry(MetadataEntryKind.Status, status, null, now, now);
+            }
+            finally
+            {
+                _metrics.UfsCallTook(System.Diagnostics.Stopwatch.GetElapsedTime(started), "stat");
+            }
         }
         catch (DoraFileNotFoundException)
         {
@@ -268,8 +276,16 @@ public sealed class MetadataStore : IDisposable
         var now = NowMs;
         try
         {
-            var page = await resolved.Mount.Storage.ListAsync(resolved.RelativePath, after, limit, cancellationToken).ConfigureAwait(false);
-            return new MetadataEntry(MetadataEntryKind.Listing, null, page, now, now);
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                var page = await resolved.Mount.Storage.ListAsync(resolved.RelativePath, after, limit, cancellationToken).ConfigureAwait(false);
+                return new MetadataEntry(MetadataEntryKind.Listing, null, page, now, now);
+            }
+            finally
+            {
+                _metrics.UfsCallTook(System.Diagnostics.Stopwatch.GetElapsedTime(started), "list");
+            }
         }
         catch (DoraFileNotFoundException)
         {

@@ -3,13 +3,21 @@ using System.Diagnostics.Metrics;
 namespace Dora.Worker.Metrics;
 
 /// <summary>
-/// The worker's counters. Hot paths bump plain fields with <see cref="Interlocked"/>; <c>/metrics</c> renders them in
-/// the Prometheus text format, and the same values are published through a <see cref="Meter"/> named
-/// <c>Dora.Worker</c> for OpenTelemetry users.
+/// The worker's metrics, all instruments of one <see cref="System.Diagnostics.Metrics.Meter"/> named <c>Dora.Worker</c>
+/// (per worker instance): the meter is the one list, <c>/metrics</c> exports it in the Prometheus format through
+/// OpenTelemetry, and OpenTelemetry users collect the same. Hot paths bump plain fields with <see cref="Interlocked"/>,
+/// which observable instruments read; durations are histograms in seconds. docs/http.md lists every metric.
 /// </summary>
 public sealed class WorkerMetrics : IDisposable
 {
-    private readonly Meter _meter = new("Dora.Worker");
+    /// <summary>The meter's name.</summary>
+    public const string MeterName = "Dora.Worker";
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly Histogram<double> _streamRequestDuration;
+    private readonly Histogram<double> _httpRequestDuration;
+    private readonly Histogram<double> _flightCallDuration;
+    private readonly Histogram<double> _ufsDuration;
     private long _cacheHits;
     private long _cacheMisses;
     private long _evictions;
@@ -33,30 +41,73 @@ public sealed class WorkerMetrics : IDisposable
     private long _metadataDiskFailures;
     private long _streamSlowReaders;
     private long _scrubbedBytes;
+    private long _filesChanged;
 
     public WorkerMetrics()
     {
-        _meter.CreateObservableCounter("dora.cache.hits", () => CacheHits, description: "Page reads served from the cache.");
-        _meter.CreateObservableCounter("dora.cache.misses", () => CacheMisses, description: "Page reads that went to the under storage.");
-        _meter.CreateObservableCounter("dora.cache.evictions", () => Evictions, description: "Pages evicted to make room.");
-        _meter.CreateObservableCounter("dora.page.checksum_failures", () => ChecksumFailures, description: "Cached pages found corrupt and refetched.");
-        _meter.CreateObservableGauge("dora.registry.registered", () => Registered, description: "1 while the worker holds its registration.");
-        _meter.CreateObservableCounter("dora.registry.renewals", () => RegistrationRenewals, description: "Registrations renewed after a lost lease.");
-        _meter.CreateObservableUpDownCounter("dora.stream.connections", () => StreamConnections, description: "Page stream connections open now.");
-        _meter.CreateObservableCounter("dora.stream.requests", () => StreamRequests, description: "Page stream requests (READ, STAT, LIST) received.");
-        _meter.CreateObservableCounter("dora.stream.request_errors", () => StreamRequestErrors, description: "Page stream requests answered with an error.");
-        _meter.CreateObservableCounter("dora.stream.sent_bytes", () => new[]
-        {
-            new Measurement<long>(StreamBytesSendfile, new KeyValuePair<string, object?>("mode", "sendfile")),
-            new Measurement<long>(StreamBytesCopied, new KeyValuePair<string, object?>("mode", "copy")),
-        }, unit: "By", description: "File bytes sent on the page stream, by how they left.");
+        Counter("dora.cache.hits", () => CacheHits, "Page reads served from the cache.");
+        Counter("dora.cache.misses", () => CacheMisses, "Page reads that needed the under storage (including those that joined a read in flight).");
+        Counter("dora.cache.coalesced_reads", () => CoalescedReads, "Misses that joined an under-storage read already in flight.");
+        Counter("dora.cache.readahead_pages", () => ReadAheadPages, "Pages fetched ahead of sequential readers.");
+        Counter("dora.cache.evictions", () => Evictions, "Pages evicted to make room for others.");
+        Counter("dora.cache.write_failures", () => CacheWriteFailures, "Page writes that failed; the read was served anyway.");
+        Counter("dora.page.checksum_failures", () => ChecksumFailures, "Cached pages found damaged or missing (by a read, VERIFY or the scrubber); each was dropped and is read again.");
+        Counter("dora.page.scrubbed_pages", () => ScrubbedPages, "Pages the scrubber read whole and checked.");
+        Counter("dora.page.scrubbed", () => ScrubbedBytes, "Bytes of page files the scrubber read and checked.", "By");
+        Counter("dora.ufs.read", () => UfsBytesRead, "Bytes read from under storages.", "By");
+        Counter("dora.ufs.files_changed", () => FilesChanged, "Reads that found their source file changed since its status was cached (the status was dropped; no old bytes were served).");
+        Counter("dora.metadata.disk_failures", () => MetadataDiskFailures, "RocksDB reads and writes that failed; lookups were answered without it.");
         _meter.CreateObservableCounter("dora.metadata.lookups", () => new[]
         {
             new Measurement<long>(MetadataMemoryLookups, new KeyValuePair<string, object?>("level", "memory")),
             new Measurement<long>(MetadataRocksDbLookups, new KeyValuePair<string, object?>("level", "rocksdb")),
             new Measurement<long>(MetadataUfsLookups, new KeyValuePair<string, object?>("level", "ufs")),
-        });
+        }, description: "Metadata lookups by the level that answered them.");
+        _meter.CreateObservableGauge("dora.stream.connections", () => StreamConnections, description: "Page stream connections open now.");
+        Counter("dora.stream.requests", () => StreamRequests, "Page stream requests received.");
+        Counter("dora.stream.request_errors", () => StreamRequestErrors, "Page stream requests answered with an error.");
+        Counter("dora.stream.slow_readers", () => StreamSlowReaders, "Page stream connections closed because the client took frames slower than the minimum data rate.");
+        _meter.CreateObservableCounter("dora.stream.sent", () => new[]
+        {
+            new Measurement<long>(StreamBytesSendfile, new KeyValuePair<string, object?>("mode", "sendfile")),
+            new Measurement<long>(StreamBytesCopied, new KeyValuePair<string, object?>("mode", "copy")),
+        }, unit: "By", description: "File bytes sent on the page stream, by how they left (sendfile or copy).");
+        _meter.CreateObservableGauge("dora.registry.registered", () => Registered, description: "1 while the worker holds its registration.");
+        Counter("dora.registry.renewals", () => RegistrationRenewals, "Registrations renewed after a lost lease.");
+
+        _streamRequestDuration = Duration("dora.stream.request.duration", "Page stream requests, from receipt to their last frame, by request type.");
+        _httpRequestDuration = Duration("dora.http.request.duration", "HTTP API requests, by endpoint.");
+        _flightCallDuration = Duration("dora.flight.call.duration", "Arrow Flight calls, by method.");
+        _ufsDuration = Duration("dora.ufs.operation.duration", "Under-storage calls (page reads, stats, listings), by operation.");
     }
+
+    /// <summary>The meter every instrument of this worker belongs to (other parts of the worker add theirs to it).</summary>
+    public Meter Meter => _meter;
+
+    private void Counter(string name, Func<long> value, string description, string? unit = null) =>
+        _meter.CreateObservableCounter(name, value, unit, description);
+
+    private Histogram<double> Duration(string name, string description) =>
+        _meter.CreateHistogram(name, "s", description, tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = global::Dora.Hosting.MetricsEndpoint.DurationBuckets });
+
+    internal void StreamRequestTook(TimeSpan elapsed, string type) =>
+        _streamRequestDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("type", type));
+
+    /// <summary>Records how long an HTTP API request took.</summary>
+    public void HttpRequestTook(TimeSpan elapsed, string endpoint) =>
+        _httpRequestDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("endpoint", endpoint));
+
+    /// <summary>Records how long an Arrow Flight call took.</summary>
+    public void FlightCallTook(TimeSpan elapsed, string method) =>
+        _flightCallDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("method", method));
+
+    internal void UfsCallTook(TimeSpan elapsed, string operation) =>
+        _ufsDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("operation", operation));
+
+    /// <summary>Reads that found their source changed since its status was cached.</summary>
+    public long FilesChanged => Volatile.Read(ref _filesChanged);
+
+    internal void FileChanged() => Interlocked.Increment(ref _filesChanged);
 
     public long CacheHits => Volatile.Read(ref _cacheHits);
 

@@ -269,6 +269,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
     private async Task RunRequestAsync(Request request, CancellationTokenSource cancellation)
     {
         _engine.Metrics.StreamRequest();
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             await (request.Type switch
@@ -307,6 +308,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
         }
         finally
         {
+            _engine.Metrics.StreamRequestTook(System.Diagnostics.Stopwatch.GetElapsedTime(started), request.Type.Name());
             _requests.TryRemove(request.Id, out _);
             cancellation.Dispose();
             _inFlight.Release();

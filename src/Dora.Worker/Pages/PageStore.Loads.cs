@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Dora.Core.Errors;
 
 namespace Dora.Worker.Pages;
@@ -147,7 +148,9 @@ public sealed partial class PageStore
                 var buffer = load.RentBuffer();
                 var source = load.Source;
                 var offset = load.Key.Index * (long)PageSize;
+                long started = Stopwatch.GetTimestamp();
                 read = await source.Storage.ReadAsync(source.RelativePath, source.Fingerprint, offset, buffer.AsMemory(0, load.PageLength), CancellationToken.None).ConfigureAwait(false);
+                _metrics.UfsCallTook(Stopwatch.GetElapsedTime(started), "read");
                 _metrics.UfsRead(read);
                 if (read != load.PageLength)
                 {

@@ -38,6 +38,13 @@ public sealed class StorageEngine : IDisposable
         }
 
         _sequential = new SequentialReadDetector(options.ReadAheadTrackedFiles);
+        var meter = metrics.Meter;
+        meter.CreateObservableGauge("dora.cache.used", () => Pages.UsedBytes, "By", "Bytes of pages on disk, headers included.");
+        meter.CreateObservableGauge("dora.cache.capacity", () => Pages.CapacityBytes, "By", "Sum of the cache directories' quotas.");
+        meter.CreateObservableGauge("dora.cache.pages", () => Pages.PageCount, description: "Pages in the cache.");
+        meter.CreateObservableGauge("dora.cache.directories_unavailable", () => Pages.UnavailableDirectories, description: "Cache directories bypassed after a failure.");
+        meter.CreateObservableGauge("dora.cache.loads_in_flight", () => Pages.LoadsInFlight, description: "Page loads from the under storage running or waiting for one of the worker's slots.");
+        meter.CreateObservableGauge("dora.metadata.memory_entries", () => Metadata.MemoryEntries, description: "Metadata entries held in memory.");
     }
 
     public MountTable Mounts { get; }
@@ -279,6 +286,7 @@ public sealed class StorageEngine : IDisposable
         }
         catch (FileChangedException)
         {
+            Metrics.FileChanged();
             // The status this read was opened with is stale: the next open looks at the file again and reads the new
             // version whole, instead of failing like this one until the mount's TTL runs out.
             Metadata.Invalidate(file.Path, recursive: false);
