@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Runtime.InteropServices;
 using Dora.Cli.Commands;
 using Dora.Cli.CommandLine;
@@ -5,31 +7,16 @@ using Dora.Core.Errors;
 
 namespace Dora.Cli;
 
-/// <summary>The <c>dora</c> program.</summary>
+/// <summary>
+/// The <c>dora</c> program. Every command takes <c>--help</c>; a bad command line is one line naming the problem (exit
+/// 2), a failure one line saying what failed (exit 1); stack traces are not for users.
+/// </summary>
 internal static class Program
 {
-    private const string Usage = """
-        usage: dora <command> [options]
-
-        commands:
-          local     run a whole cluster over a folder: workers and a scheduler (sample data when none is given)
-          worker    run one worker registered in the cluster's registry (etcd or a static file)
-          scheduler run the cluster's scheduler (load jobs, REST API on port 8818)
-          workers   list the cluster's workers: address, state, age, share of the key space
-          ls        list a directory
-          stat      a file's status and how much of it is cached
-          cat       write a file (or a byte range of it) to standard output
-          load      preload files (a file, a directory, a pattern; optionally some Parquet columns) into the cache
-          invalidate  make every worker look at a path (or everything below it) again in the under storage
-          evict     drop a file's cached pages on every worker
-          jobs      list the scheduler's jobs, show one, or cancel one
-          help      show this text
-
-        """;
-
     public static async Task<int> Main(string[] args)
     {
-        using var stop = new CancellationTokenSource();
+        // Lives as long as the process: a signal handler may still run while Main returns.
+        var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
             e.Cancel = true;
@@ -43,40 +30,74 @@ internal static class Program
             stop.Cancel();
         });
 
-        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        RootCommand root = Create();
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
         {
-            Console.Write(Usage + LocalCommand.Usage + "\n" + WorkerCommand.Usage + "\n" + WorkersCommand.Usage + "\n" + LsCommand.Usage + "\n" + StatCommand.Usage + "\n" + CatCommand.Usage + "\n"
-                + SchedulerCommand.Usage + "\n" + LoadCommand.Usage + "\n" + JobsCommand.Usage + "\n" + InvalidateCommand.Usage + "\n" + EvictCommand.Usage + "\n");
-            return args.Length == 0 ? 2 : 0;
+            string command = parsed.CommandResult.Command == root ? "dora" : $"dora {parsed.CommandResult.Command.Name}";
+
+            // What the user typed wrong says more than what is missing because of it.
+            ParseError error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
+            await Console.Error.WriteLineAsync($"dora: {error.Message} (see '{command} --help')").ConfigureAwait(false);
+            return 2;
         }
 
+        if (args.Length == 0)
+        {
+            await Console.Error.WriteLineAsync("dora: a command is needed (see 'dora --help')").ConfigureAwait(false);
+            return 2;
+        }
+
+        // Signals are handled above (a worker's clean stop takes longer than System.CommandLine's termination timeout).
+        var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+        return await parsed.InvokeAsync(invocation, stop.Token).ConfigureAwait(false);
+    }
+
+    private static RootCommand Create()
+    {
+        var root = new RootCommand("Dora: a distributed caching data service for analytics and AI.");
+        foreach (var (command, run) in new (Command, Func<ArgumentReader, CancellationToken, Task<int>>)[]
+        {
+            (LocalCommand.Create(), LocalCommand.RunAsync),
+            (WorkerCommand.Create(), WorkerCommand.RunAsync),
+            (SchedulerCommand.Create(), SchedulerCommand.RunAsync),
+            (WorkersCommand.Create(), WorkersCommand.RunAsync),
+            (LsCommand.Create(), LsCommand.RunAsync),
+            (StatCommand.Create(), StatCommand.RunAsync),
+            (CatCommand.Create(), CatCommand.RunAsync),
+            (LoadCommand.Create(), LoadCommand.RunAsync),
+            (JobsCommand.Create(), JobsCommand.RunAsync),
+            (InvalidateCommand.Create(), InvalidateCommand.RunAsync),
+            (EvictCommand.Create(), EvictCommand.RunAsync),
+        })
+        {
+            command.SetAction(Run(run));
+            root.Subcommands.Add(command);
+        }
+
+        return root;
+    }
+
+    /// <summary>A command's action: its failures become one line on standard error and an exit code.</summary>
+    public static Func<ParseResult, CancellationToken, Task<int>> Run(Func<ArgumentReader, CancellationToken, Task<int>> run) => async (result, cancellationToken) =>
+    {
         try
         {
-            return args[0] switch
-            {
-                "local" => await LocalCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
-                "worker" => await WorkerCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
-                "workers" => await WorkersCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
-                "ls" => await LsCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
-                "stat" => await StatCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
-                "cat" => await CatCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
-                "scheduler" => await SchedulerCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
-                "load" => await LoadCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
-                "jobs" => await JobsCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
-                "invalidate" => await InvalidateCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
-                "evict" => await EvictCommand.RunAsync(args[1..], stop.Token).ConfigureAwait(false),
-                _ => throw new UsageException($"unknown command '{args[0]}' (try 'dora help')"),
-            };
+            return await run(new ArgumentReader(result), cancellationToken).ConfigureAwait(false);
         }
         catch (UsageException e)
         {
             await Console.Error.WriteLineAsync($"dora: {e.Message}").ConfigureAwait(false);
             return 2;
         }
-        catch (Exception e) when (e is DoraException or IOException or UnauthorizedAccessException or ArgumentException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await Console.Error.WriteLineAsync($"dora: {e.Message}").ConfigureAwait(false);
+            return 130;
+        }
+        catch (Exception e) when (e is DoraException or IOException or UnauthorizedAccessException or ArgumentException or System.Net.Http.HttpRequestException)
+        {
+            await Console.Error.WriteLineAsync($"dora: {CliErrors.Describe(e)}").ConfigureAwait(false);
             return 1;
         }
-    }
+    };
 }

@@ -1,3 +1,5 @@
+using Dora.Core.Errors;
+using Dora.Hosting;
 using Dora.Worker.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -54,6 +56,7 @@ public sealed class FlightServer : IWorkerEndpoint
             });
             kestrel.AddServerHeader = false;
         });
+        builder.Services.AddPromptShutdown();
         var flight = new FlightContext(worker, options);
         builder.Services.AddSingleton(flight);
         builder.Services.AddSingleton<DoraFlightService>();
@@ -67,7 +70,15 @@ public sealed class FlightServer : IWorkerEndpoint
         app.MapGrpcService<DoraFlightService>();
         try
         {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                throw new PortInUseException(PortInUseException.Flight, worker.Address.ToString(), worker.FlightPort, e);
+            }
+
         }
         catch (IOException e)
         {

@@ -1,4 +1,5 @@
 using Dora.Client;
+using Dora.Core.Errors;
 using Dora.Hosting;
 using Dora.Registry;
 using Dora.Scheduler.Http;
@@ -86,7 +87,7 @@ public sealed class SchedulerHost : IAsyncDisposable
             }
             catch (IOException e)
             {
-                throw new IOException($"Cannot listen for the scheduler API on {options.Bind}:{options.Port}: {e.Message} (choose another port).", e);
+                throw new PortInUseException(PortInUseException.Scheduler, options.Bind.ToString(), options.Port, e);
             }
 
             int port = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;

@@ -105,9 +105,13 @@ public sealed class LocalClusterCommandTests : IAsyncLifetime, IDisposable
     [InlineData(new[] { "cat", "/missing.bin" }, 1, "No such file or directory: '/missing.bin'")]
     [InlineData(new[] { "cat", "/nested" }, 2, "is a directory")]
     [InlineData(new[] { "stat", "/a/../b" }, 1, "Invalid path")]
-    [InlineData(new[] { "ls" }, 2, "needs a path")]
+    [InlineData(new[] { "ls" }, 2, "Required argument 'PATH' missing")]
     [InlineData(new[] { "cat", "/big.bin", "--offset", "-5" }, 2, "option '--offset'")]
-    [InlineData(new[] { "ls", "/", "--bogus", "1" }, 2, "unknown option '--bogus'")]
+    [InlineData(new[] { "ls", "/", "--bogus", "1" }, 2, "Unrecognized command or argument '--bogus'")]
+    [InlineData(new[] { "ls", "/", "--token", "--json" }, 2, "option '--token' needs a value, not the option '--json'")]
+    [InlineData(new[] { "ls", "/", "--limit", "5", "--limit", "6" }, 2, "'--limit' expects a single argument")]
+    [InlineData(new[] { "local", "--cache-size", "1MiB", "--page-size", "1MiB" }, 2, "option '--cache-size' (1 MiB) must hold at least 4 pages")]
+    [InlineData(new[] { "frobnicate" }, 2, "Unrecognized command or argument 'frobnicate'")]
     [InlineData(new[] { "worker", "--registry", "static:none.json", "--mount", "lake" }, 2, "is not PREFIX=URI")]
     [InlineData(new[] { "worker", "--registry", "static:none.json", "--mount", "/lake=ftp://host/x" }, 2, "is not a file:// or s3:// URI")]
     [InlineData(new[] { "worker", "--registry", "static:none.json", "--mount", "/lake=s3://Bad_Bucket/x" }, 2, "not a valid bucket name")]
@@ -120,6 +124,92 @@ public sealed class LocalClusterCommandTests : IAsyncLifetime, IDisposable
         (int code, string output) = await DoraProcess.RunAsync(_directory.Path, arguments);
         Assert.Equal(exitCode, code);
         Assert.Contains(expected, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Invalidate_and_evict_from_the_command_line()
+    {
+        Assert.Equal(10, (await DoraAsync("cat", "/nested/small.txt")).Length);
+        byte[] after = TestFiles.RewriteKeepingLengthAndTime(_directory.Combine("data", "nested", "small.txt"), seed: 3);
+        string invalidated = await DoraAsync("invalidate", "/nested/small.txt");
+        Assert.Contains("invalidated /nested/small.txt on 3 workers", invalidated, StringComparison.Ordinal);
+        Assert.Contains("1 pages of an older version dropped", invalidated, StringComparison.Ordinal);
+
+        string catOutput = _directory.Combine("small.out");
+        using (var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh")
+        {
+            ArgumentList = { "-c", $"dotnet '{Path.Combine(AppContext.BaseDirectory, "dora.dll")}' cat /nested/small.txt > '{catOutput}'" },
+            WorkingDirectory = _directory.Path,
+        })!)
+        {
+            await process.WaitForExitAsync().Within();
+            Assert.Equal(0, process.ExitCode);
+        }
+
+        Assert.Equal(after, await File.ReadAllBytesAsync(catOutput));
+        using var evicted = JsonDocument.Parse(await DoraAsync("evict", "/nested/small.txt", "--json"));
+        Assert.Equal(1, evicted.RootElement.GetProperty("droppedPages").GetInt64());
+        using var recursive = JsonDocument.Parse(await DoraAsync("invalidate", "/nested", "--recursive", "--json"));
+        Assert.True(recursive.RootElement.GetProperty("recursive").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Every_command_answers_help()
+    {
+        string[] commands = ["local", "worker", "scheduler", "workers", "ls", "stat", "cat", "load", "jobs", "invalidate", "evict"];
+        string overview = await DoraAsync("--help");
+        foreach (string command in commands)
+        {
+            Assert.Contains(command, overview, StringComparison.Ordinal);
+            foreach (string help in new[] { "--help", "-h" })
+            {
+                string text = await DoraAsync(command, help);
+                Assert.Contains("Usage:", text, StringComparison.Ordinal);
+                Assert.Contains($"dora {command}", text, StringComparison.Ordinal);
+            }
+        }
+
+        Assert.Contains("--recursive", await DoraAsync("invalidate", "--help"), StringComparison.Ordinal);
+        Assert.Contains("cancel", await DoraAsync("jobs", "--help"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_second_dora_local_on_the_same_directory_says_one_is_running()
+    {
+        (int code, string output) = await DoraProcess.RunAsync(_directory.Path, "local", "--ufs", "data", "--http-port", "0", "--stream-port", "0", "--flight-port", "0", "--scheduler-port", "0");
+        Assert.Equal(1, code);
+        Assert.Contains("another dora local (or a worker) is already running", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+
+        // The first one is untouched.
+        Assert.Equal(10, (await DoraAsync("cat", "/nested/small.txt")).Length);
+    }
+
+    [Fact]
+    public async Task A_taken_port_names_the_option_to_change()
+    {
+        using var cluster = JsonDocument.Parse(await File.ReadAllTextAsync(_directory.Combine(".dora", "cluster.json")));
+        int taken = cluster.RootElement.GetProperty("workers")[0].GetProperty("httpPort").GetInt32();
+        (int code, string output) = await DoraProcess.RunAsync(_directory.Path, "local", "--ufs", "data", "--cache-dir", "other-cache", "--http-port", taken.ToString(System.Globalization.CultureInfo.InvariantCulture), "--stream-port", "0", "--flight-port", "0", "--scheduler-port", "0");
+        Assert.Equal(1, code);
+        Assert.Contains("--http-port", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_cluster_file_left_by_a_dead_dora_local_is_called_stale()
+    {
+        using var stale = new TemporaryDirectory();
+        Directory.CreateDirectory(stale.Combine(".dora"));
+        string file = stale.Combine(".dora", "cluster.json");
+        string text = await File.ReadAllTextAsync(_directory.Combine(".dora", "cluster.json"));
+
+        // A process id that cannot be running: ids are below 2^22 on Linux.
+        await File.WriteAllTextAsync(file, System.Text.RegularExpressions.Regex.Replace(text, "\"pid\": *\\d+", "\"pid\": 99999999"));
+        (int code, string output) = await DoraProcess.RunAsync(stale.Path, "ls", "/");
+        Assert.Equal(2, code);
+        Assert.Contains("is stale", output, StringComparison.Ordinal);
+        Assert.Contains(file, output, StringComparison.Ordinal);
     }
 
     [Fact]

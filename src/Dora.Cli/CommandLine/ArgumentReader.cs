@@ -1,77 +1,27 @@
+using System.CommandLine;
+using System.Globalization;
 using Dora.Core.Units;
 
 namespace Dora.Cli.CommandLine;
 
 /// <summary>
-/// Reads <c>--name value</c> and <c>--flag</c> options of one command. Unknown options, missing values and
-/// malformed numbers are errors that name the option, so a typo never silently falls back to a default.
+/// The options of one parsed command line (System.CommandLine has checked names, counts and that no option swallowed
+/// another), read as the command needs them: numbers and sizes are checked here, so every error names the option.
 /// </summary>
-internal sealed class ArgumentReader
+internal sealed class ArgumentReader(ParseResult result)
 {
-    private readonly Dictionary<string, string?> _options = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<string>> _repeated = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _read = new(StringComparer.Ordinal);
+    /// <summary>The command's PATH argument.</summary>
+    public string Path => result.GetValue<string>("PATH") ?? throw new UsageException("a path is required");
 
-    public ArgumentReader(IReadOnlyList<string> arguments, IReadOnlySet<string> flags)
-    {
-        for (var i = 0; i < arguments.Count; i++)
-        {
-            var argument = arguments[i];
-            if (!argument.StartsWith("--", StringComparison.Ordinal) || argument.Length == 2)
-            {
-                throw new UsageException($"unexpected argument '{argument}'");
-            }
+    /// <summary>An optional argument of the command, or null.</summary>
+    public string? Argument(string name) => result.GetValue<string?>(name);
 
-            var equals = argument.IndexOf('=', StringComparison.Ordinal);
-            var name = equals > 0 ? argument[..equals] : argument;
-            string? value;
-            if (flags.Contains(name))
-            {
-                value = equals > 0 ? argument[(equals + 1)..] : "true";
-            }
-            else if (equals > 0)
-            {
-                value = argument[(equals + 1)..];
-            }
-            else if (i + 1 < arguments.Count)
-            {
-                value = arguments[++i];
-            }
-            else
-            {
-                throw new UsageException($"option '{name}' needs a value");
-            }
-
-            if (!_options.TryAdd(name, value))
-            {
-                // Kept for options that may repeat (Strings); String refuses a repeated option.
-                if (!_repeated.TryGetValue(name, out List<string>? all))
-                {
-                    all = [_options[name]!];
-                    _repeated[name] = all;
-                }
-
-                all.Add(value!);
-            }
-        }
-    }
-
-    public string? String(string name)
-    {
-        _read.Add(name);
-        return _repeated.ContainsKey(name)
-            ? throw new UsageException($"option '{name}' is given more than once")
-            : _options.GetValueOrDefault(name);
-    }
+    public string? String(string name) => result.GetValue<string?>(name);
 
     /// <summary>Every value of an option that may be given several times, in order.</summary>
-    public IReadOnlyList<string> Strings(string name)
-    {
-        _read.Add(name);
-        return _repeated.TryGetValue(name, out List<string>? all) ? all : _options.TryGetValue(name, out string? one) && one is not null ? [one] : [];
-    }
+    public IReadOnlyList<string> Strings(string name) => result.GetValue<string[]>(name) ?? [];
 
-    public bool Flag(string name) => String(name) is { } value && value != "false";
+    public bool Flag(string name) => result.GetValue<bool>(name);
 
     public int Int(string name, int fallback, int min, int max)
     {
@@ -81,7 +31,7 @@ internal sealed class ArgumentReader
             return fallback;
         }
 
-        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
         {
             throw new UsageException($"option '{name}' must be a whole number from {min} to {max} (was '{text}')");
         }
@@ -97,7 +47,7 @@ internal sealed class ArgumentReader
             return fallback;
         }
 
-        return long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
+        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
             ? value
             : throw new UsageException($"option '{name}' must be a whole number of 0 or more (was '{text}')");
     }
@@ -113,17 +63,5 @@ internal sealed class ArgumentReader
         return ByteSize.TryParse(text, out var value) && value > 0
             ? value
             : throw new UsageException($"option '{name}' must be a positive byte size such as 512MiB or 10GiB (was '{text}')");
-    }
-
-    /// <summary>Fails on any option the command did not ask for.</summary>
-    public void EnsureAllRead()
-    {
-        foreach (var name in _options.Keys)
-        {
-            if (!_read.Contains(name))
-            {
-                throw new UsageException($"unknown option '{name}'");
-            }
-        }
     }
 }

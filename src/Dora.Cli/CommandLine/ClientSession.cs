@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Dora.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -6,9 +7,13 @@ namespace Dora.Cli.CommandLine;
 /// <summary>What client commands share: finding the cluster and connecting a <see cref="DoraClient"/> to it.</summary>
 internal static class ClientSession
 {
-    public const string Usage = """
-          --token TOKEN        page stream token, when the workers require one (default: $DORA_TOKEN)
-        """;
+    /// <summary>Adds the options every client command takes: the registry's, the placement policy's and the token.</summary>
+    public static void AddOptions(Command command)
+    {
+        RegistrySettings.AddOptions(command);
+        RegistrySettings.AddPolicyOptions(command);
+        CliOptions.AddTo(command, CliOptions.Value("--token", "TOKEN", "page stream token, when the workers require one (default: $DORA_TOKEN)"));
+    }
 
     /// <summary>Reads the cluster options (<see cref="RegistrySettings"/>, policy, token) a client command takes.</summary>
     public static (RegistrySettings Registry, DoraClientOptions Options) Read(ArgumentReader reader)

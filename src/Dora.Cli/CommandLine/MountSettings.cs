@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Dora.Core.Mounts;
 using Dora.Core.UnderStorage;
 using Dora.S3;
@@ -7,15 +8,15 @@ namespace Dora.Cli.CommandLine;
 /// <summary>The stores a worker caches: <c>--ufs DIR</c> (a folder at <c>/</c>) and any number of <c>--mount PREFIX=URI</c>.</summary>
 internal sealed record MountSettings(IReadOnlyList<MountSpec> Specs, S3Options S3)
 {
-    public const string Usage = """
-          --mount PREFIX=URI   mount a store at a Dora path prefix (repeatable; the longest matching prefix wins):
-                                 --mount /=file:///data
-                                 --mount '/lake=s3://bucket/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1'
-                               URI options: consistency=ttl|immutable|always and ttl=SECONDS (per mount; default
-                               --consistency/--ttl); s3: endpoint, region, addressing=path|virtual, profile
-          --s3-access-key KEY  S3 credentials, with --s3-secret-key (default: AWS_ACCESS_KEY_ID and
-          --s3-secret-key KEY  AWS_SECRET_ACCESS_KEY, then the AWS credential files)
-        """;
+    /// <summary>Adds <c>--mount</c> and the S3 credentials.</summary>
+    public static void AddOptions(Command command) => CliOptions.AddTo(
+        command,
+        CliOptions.Repeated("--mount", "PREFIX=URI",
+            "mount a store at a Dora path prefix (repeatable; the longest matching prefix wins), e.g. --mount /=file:///data or "
+            + "--mount '/lake=s3://bucket/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1'. URI options: consistency=ttl|immutable|always "
+            + "and ttl=SECONDS (per mount; default --consistency/--ttl); s3: endpoint, region, addressing=path|virtual, profile"),
+        CliOptions.Value("--s3-access-key", "KEY", "S3 access key, with --s3-secret-key (default: AWS_ACCESS_KEY_ID, then the AWS credential files)"),
+        CliOptions.Value("--s3-secret-key", "KEY", "S3 secret key (default: AWS_SECRET_ACCESS_KEY, then the AWS credential files)"));
 
     /// <summary>Reads <c>--mount</c> and the S3 credentials; <paramref name="ufs"/> (when given) is mounted at <c>/</c>.</summary>
     public static MountSettings Read(ArgumentReader reader, string? ufs, WorkerSettings settings)

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Dora.Core.Hashing;
 using Dora.Registry;
 using Microsoft.Extensions.Logging;
@@ -11,16 +12,19 @@ namespace Dora.Cli.CommandLine;
 /// </summary>
 internal sealed record RegistrySettings(string Address, string Cluster)
 {
-    public const string Usage = """
-          --registry ADDRESS   etcd://host:port[,host:port...] or static:FILE
-                               (default: $DORA_REGISTRY, else the .dora/cluster.json of a running dora local)
-          --cluster NAME       cluster name inside the registry (default 'default')
-        """;
+    /// <summary>Adds <c>--registry</c> and <c>--cluster</c>.</summary>
+    public static void AddOptions(Command command, bool clusterFile = true) => CliOptions.AddTo(
+        command,
+        CliOptions.Value("--registry", "ADDRESS", clusterFile
+            ? "etcd://host:port[,host:port...] or static:FILE (default: $DORA_REGISTRY, else the .dora/cluster.json of a running dora local)"
+            : "etcd://host:port[,host:port...] or static:FILE (default: $DORA_REGISTRY)"),
+        CliOptions.Value("--cluster", "NAME", "cluster name inside the registry (default 'default')"));
 
-    public const string PolicyUsage = """
-          --hash-policy NAME   placement policy, the same on every process (default rendezvous; see docs/hashing.md)
-          --weighted           weight workers by their advertised cache capacity
-        """;
+    /// <summary>Adds <c>--hash-policy</c> and <c>--weighted</c>.</summary>
+    public static void AddPolicyOptions(Command command) => CliOptions.AddTo(
+        command,
+        CliOptions.Value("--hash-policy", "NAME", "placement policy, the same on every process (default rendezvous; see docs/hashing.md)"),
+        CliOptions.Flag("--weighted", "weight workers by their advertised cache capacity"));
 
     /// <summary>The cluster file <c>dora local</c> writes, relative to the directory it runs in.</summary>
     public static readonly string ClusterFile = Path.Combine(".dora", "cluster.json");
@@ -30,6 +34,7 @@ internal sealed record RegistrySettings(string Address, string Cluster)
         string? address = reader.String("--registry") ?? Environment.GetEnvironmentVariable("DORA_REGISTRY");
         if (string.IsNullOrWhiteSpace(address) && allowClusterFile && FindClusterFile() is { } file)
         {
+            EnsureServed(file);
             address = "static:" + file;
         }
 
@@ -47,6 +52,47 @@ internal sealed record RegistrySettings(string Address, string Cluster)
         }
 
         return new RegistrySettings(address, cluster);
+    }
+
+    /// <summary>
+    /// Refuses a cluster file whose <c>dora local</c> is gone (killed, or the machine restarted): its ports are served by
+    /// nobody, and every command would fail with a connection error instead of saying why.
+    /// </summary>
+    private static void EnsureServed(string file)
+    {
+        int? pid = null;
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(file));
+            if (json.RootElement.TryGetProperty("pid", out var value) && value.TryGetInt32(out int number))
+            {
+                pid = number;
+            }
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"the cluster file '{file}' cannot be read ({e.Message}); start ./dora local again, or pass --registry");
+        }
+
+        if (pid is { } owner && !IsRunningSince(owner, File.GetLastWriteTimeUtc(file)))
+        {
+            throw new UsageException($"the cluster file '{file}' is stale: the dora local that wrote it (process {owner}) is not running; start ./dora local again (it rewrites the file), or pass --registry");
+        }
+    }
+
+    private static bool IsRunningSince(int pid, DateTime writtenUtc)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+
+            // A process started after the file was written is another program that got the same id.
+            return !process.HasExited && process.StartTime.ToUniversalTime() <= writtenUtc;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
     }
 
     /// <summary>The nearest <c>.dora/cluster.json</c> in the current directory or its parents.</summary>

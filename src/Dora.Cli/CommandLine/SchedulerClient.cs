@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Dora.Registry;
@@ -12,10 +13,12 @@ namespace Dora.Cli.CommandLine;
 /// </summary>
 internal sealed class SchedulerClient(HttpClient http) : IDisposable
 {
-    public const string Usage = """
-          --scheduler URL      the scheduler's REST API (default: the one the cluster's registry advertises)
-
-        """ + RegistrySettings.Usage;
+    /// <summary>Adds <c>--scheduler</c> and the registry options it falls back to.</summary>
+    public static void AddOptions(Command command)
+    {
+        CliOptions.AddTo(command, CliOptions.Value("--scheduler", "URL", "the scheduler's REST API (default: $DORA_SCHEDULER, else the one the cluster's registry advertises)"));
+        RegistrySettings.AddOptions(command);
+    }
 
     public static async Task<SchedulerClient> ConnectAsync(ArgumentReader reader, CancellationToken cancellationToken)
     {
@@ -27,12 +30,6 @@ internal sealed class SchedulerClient(HttpClient http) : IDisposable
             SchedulerRecord record = await registry.ReadSchedulerAsync(cancellationToken).ConfigureAwait(false)
                 ?? throw new UsageException($"no scheduler is advertised in {registry.Description}: start one (dora scheduler, or dora local) or pass --scheduler URL");
             url = record.Url;
-        }
-        else
-        {
-            // The scheduler is named directly: registry options, if given too, are not needed.
-            _ = reader.String("--registry");
-            _ = reader.String("--cluster");
         }
 
         if (!Uri.TryCreate(url, UriKind.Absolute, out Uri? baseUri) || baseUri.Scheme is not ("http" or "https"))

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Dora.Core.Mounts;
@@ -18,20 +19,28 @@ namespace Dora.Cli.CommandLine;
 internal sealed record WorkerSettings(
     string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort, int FlightPort, string? Token, X509Certificate2? FlightCertificate)
 {
-    public const string Usage = """
-          --cache-dir DIR      where pages, metadata and the worker id are kept (default .dora/cache)
-          --cache-size SIZE    page cache quota, e.g. 512MiB, 10GiB (default 4GiB)
-          --page-size SIZE     page size, 4KiB to 64MiB (default 1MiB)
-          --eviction POLICY    lru, fifo, lfu or s3fifo (default lru)
-          --consistency MODE   ttl, immutable or always (default ttl)
-          --ttl SECONDS        revalidation interval of the ttl mode (default 60)
-          --http-port PORT     worker HTTP port (default 8817; 0 picks a free one)
-          --stream-port PORT   page stream port (default 8816; 0 picks a free one)
-          --flight-port PORT   Arrow Flight port (default 8815; 0 picks a free one)
-          --token TOKEN        require this token from page stream and Flight clients (default: none)
-          --flight-tls-cert F  serve Flight over TLS with this PEM certificate (with --flight-tls-key)
-          --flight-tls-key F   the PEM private key of --flight-tls-cert
-        """;
+    /// <summary>Adds the cache, consistency and port options (<paramref name="firstWorker"/>: the ports are the first worker's).</summary>
+    public static void AddOptions(Command command, bool firstWorker = false)
+    {
+        string ports = firstWorker ? "; the other workers take the next free ones" : string.Empty;
+        CliOptions.AddTo(
+            command,
+            CliOptions.Value("--cache-dir", "DIR", "where pages, metadata and the worker id are kept (default .dora/cache)"),
+            CliOptions.Value("--cache-size", "SIZE", "page cache quota, e.g. 512MiB, 10GiB (default 4GiB; at least 4 pages)"),
+            CliOptions.Value("--page-size", "SIZE", "page size, 4KiB to 64MiB (default 1MiB)"),
+            CliOptions.Value("--eviction", "POLICY", "lru, fifo, lfu or s3fifo (default lru)"),
+            CliOptions.Value("--consistency", "MODE", "ttl, immutable or always (default ttl)"),
+            CliOptions.Value("--ttl", "SECONDS", "revalidation interval of the ttl mode (default 60)"),
+            CliOptions.Value("--http-port", "PORT", $"worker HTTP port (default 8817; 0 picks a free one{ports})"),
+            CliOptions.Value("--stream-port", "PORT", $"page stream port (default 8816; 0 picks a free one{ports})"),
+            CliOptions.Value("--flight-port", "PORT", $"Arrow Flight port (default 8815; 0 picks a free one{ports})"),
+            CliOptions.Value("--token", "TOKEN", "require this token from page stream and Flight clients (default: none)"),
+            CliOptions.Value("--flight-tls-cert", "FILE", "serve Flight over TLS with this PEM certificate (with --flight-tls-key)"),
+            CliOptions.Value("--flight-tls-key", "FILE", "the PEM private key of --flight-tls-cert"));
+    }
+
+    /// <summary>The smallest cache, in pages: a cache that cannot hold a few pages serves everything from the source.</summary>
+    private const int MinCachePages = 4;
 
     public static WorkerSettings Read(ArgumentReader reader)
     {
@@ -54,6 +63,11 @@ internal sealed record WorkerSettings(
         if (settings.PageSize is < PageStoreOptions.MinPageSize or > PageStoreOptions.MaxPageSize)
         {
             throw new UsageException($"option '--page-size' must be between {ByteSize.Format(PageStoreOptions.MinPageSize)} and {ByteSize.Format(PageStoreOptions.MaxPageSize)} (was {ByteSize.Format(settings.PageSize)})");
+        }
+
+        if (settings.CacheSize < MinCachePages * settings.PageSize)
+        {
+            throw new UsageException($"option '--cache-size' ({ByteSize.Format(settings.CacheSize)}) must hold at least {MinCachePages} pages of {ByteSize.Format(settings.PageSize)} (--page-size): at least {ByteSize.Format(MinCachePages * settings.PageSize)}");
         }
 
         return settings;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Dora.Cli.CommandLine;
 using Dora.Core.Protocol;
 
@@ -6,23 +7,23 @@ namespace Dora.Cli.Commands;
 /// <summary><c>dora cat PATH</c>: a file's bytes (or a range of them) on standard output.</summary>
 internal static class CatCommand
 {
-    public const string Usage = """
-        dora cat PATH [options]
-          --offset N           first byte to write (default 0)
-          --length N           bytes to write at most (default: to the end)
-
-        """ + RegistrySettings.Usage + ClientSession.Usage;
+    public static Command Create()
+    {
+        var command = new Command("cat", "write a file (or a byte range of it) to standard output") { CliOptions.Path("the file, e.g. /trips/2024/part-0.parquet") };
+        CliOptions.AddTo(command, CliOptions.Value("--offset", "N", "first byte to write (default 0)"), CliOptions.Value("--length", "N", "bytes to write at most (default: to the end)"));
+        ClientSession.AddOptions(command);
+        return command;
+    }
 
     /// <summary>Bytes read per request: one default page, so a hot file streams with one round trip per MiB.</summary>
     private const int ChunkSize = 1 << 20;
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(ArgumentReader reader, CancellationToken cancellationToken)
     {
-        (string path, ArgumentReader reader) = PathArgument.Split(arguments, "cat", new HashSet<string>());
+        string path = reader.Path;
         long offset = reader.Long("--offset", 0);
         long length = reader.Long("--length", long.MaxValue);
         var (registry, options) = ClientSession.Read(reader);
-        reader.EnsureAllRead();
 
         await using var session = await ClientSession.ConnectAsync(registry, options, cancellationToken).ConfigureAwait(false);
         StatReply stat = await session.Client.StatAsync(path, cancellationToken).ConfigureAwait(false);

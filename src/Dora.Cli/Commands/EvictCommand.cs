@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using Dora.Cli.CommandLine;
 using Dora.Core.Protocol;
@@ -7,18 +8,19 @@ namespace Dora.Cli.Commands;
 /// <summary><c>dora evict PATH</c>: every worker drops the cached pages of the file's current version.</summary>
 internal static class EvictCommand
 {
-    public const string Usage = """
-        dora evict PATH [options]
-          --json               machine-readable output
-
-        """ + RegistrySettings.Usage + ClientSession.Usage;
-
-    public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    public static Command Create()
     {
-        (string path, ArgumentReader reader) = PathArgument.Split(arguments, "evict", new HashSet<string> { "--json" });
+        var command = new Command("evict", "drop a file's cached pages on every worker") { CliOptions.Path("the file") };
+        CliOptions.AddTo(command, CliOptions.Flag("--json", "machine-readable output"));
+        ClientSession.AddOptions(command);
+        return command;
+    }
+
+    public static async Task<int> RunAsync(ArgumentReader reader, CancellationToken cancellationToken)
+    {
+        string path = reader.Path;
         bool json = reader.Flag("--json");
         var (registry, options) = ClientSession.Read(reader);
-        reader.EnsureAllRead();
 
         await using var session = await ClientSession.ConnectAsync(registry, options, cancellationToken).ConfigureAwait(false);
         EvictReply reply = await session.Client.EvictAsync(path, cancellationToken).ConfigureAwait(false);

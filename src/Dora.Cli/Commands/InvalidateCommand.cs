@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using Dora.Cli.CommandLine;
 using Dora.Core.Protocol;
@@ -10,20 +11,23 @@ namespace Dora.Cli.Commands;
 /// </summary>
 internal static class InvalidateCommand
 {
-    public const string Usage = """
-        dora invalidate PATH [options]
-          --recursive          everything below PATH too (each file is looked at again on its next access)
-          --json               machine-readable output
-
-        """ + RegistrySettings.Usage + ClientSession.Usage;
-
-    public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    public static Command Create()
     {
-        (string path, ArgumentReader reader) = PathArgument.Split(arguments, "invalidate", new HashSet<string> { "--json", "--recursive" });
+        var command = new Command("invalidate", "make every worker look at a path (or everything below it) again in the under storage") { CliOptions.Path("the file or directory") };
+        CliOptions.AddTo(
+            command,
+            CliOptions.Flag("--recursive", "everything below PATH too (each file is looked at again on its next access)"),
+            CliOptions.Flag("--json", "machine-readable output"));
+        ClientSession.AddOptions(command);
+        return command;
+    }
+
+    public static async Task<int> RunAsync(ArgumentReader reader, CancellationToken cancellationToken)
+    {
+        string path = reader.Path;
         bool json = reader.Flag("--json");
         bool recursive = reader.Flag("--recursive");
         var (registry, options) = ClientSession.Read(reader);
-        reader.EnsureAllRead();
 
         await using var session = await ClientSession.ConnectAsync(registry, options, cancellationToken).ConfigureAwait(false);
         InvalidateReply reply = await session.Client.InvalidateAsync(path, recursive, cancellationToken).ConfigureAwait(false);

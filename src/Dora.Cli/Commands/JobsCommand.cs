@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Dora.Cli.CommandLine;
@@ -9,40 +10,35 @@ namespace Dora.Cli.Commands;
 /// <summary><c>dora jobs</c>: the scheduler's jobs; <c>dora jobs ID</c> one job; <c>dora jobs cancel ID</c> cancels one.</summary>
 internal static class JobsCommand
 {
-    public const string Usage = """
-        dora jobs [ID | cancel ID] [options]
-          --json               machine-readable output
-
-        """ + SchedulerClient.Usage;
-
-    public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    public static Command Create()
     {
-        string? action = arguments.Count > 0 && !arguments[0].StartsWith("--", StringComparison.Ordinal) ? arguments[0] : null;
-        string? id = action == "cancel"
-            ? (arguments.Count > 1 && !arguments[1].StartsWith("--", StringComparison.Ordinal) ? arguments[1] : throw new UsageException("dora jobs cancel needs a job id"))
-            : action;
-        int skip = action is null ? 0 : action == "cancel" ? 2 : 1;
-        var reader = new ArgumentReader([.. arguments.Skip(skip)], new HashSet<string> { "--json" });
+        var command = new Command("jobs", "list the scheduler's jobs, show one, or cancel one") { new Argument<string?>("ID") { Description = "show this job", Arity = ArgumentArity.ZeroOrOne } };
+        AddOptions(command);
+        var cancel = new Command("cancel", "cancel a job") { new Argument<string>("ID") { Description = "the job to cancel" } };
+        AddOptions(cancel);
+        cancel.SetAction(Program.Run(CancelAsync));
+        command.Subcommands.Add(cancel);
+        return command;
+    }
+
+    private static void AddOptions(Command command)
+    {
+        CliOptions.AddTo(command, CliOptions.Flag("--json", "machine-readable output"));
+        SchedulerClient.AddOptions(command);
+    }
+
+    private static Task<int> CancelAsync(ArgumentReader reader, CancellationToken cancellationToken) =>
+        ShowAsync(reader, reader.Argument("ID")!, cancel: true, cancellationToken);
+
+    public static async Task<int> RunAsync(ArgumentReader reader, CancellationToken cancellationToken)
+    {
+        if (reader.Argument("ID") is { } id)
+        {
+            return await ShowAsync(reader, id, cancel: false, cancellationToken).ConfigureAwait(false);
+        }
+
         bool json = reader.Flag("--json");
         using SchedulerClient scheduler = await SchedulerClient.ConnectAsync(reader, cancellationToken).ConfigureAwait(false);
-        reader.EnsureAllRead();
-
-        if (id is not null)
-        {
-            JobDocument job = action == "cancel"
-                ? await scheduler.CancelAsync(id, cancellationToken).ConfigureAwait(false)
-                : await scheduler.GetAsync(id, cancellationToken).ConfigureAwait(false);
-            if (json)
-            {
-                WriteJson(job);
-            }
-            else
-            {
-                WriteDetails(job);
-            }
-
-            return 0;
-        }
 
         List<JobDocument> jobs = await scheduler.ListAsync(cancellationToken).ConfigureAwait(false);
         if (json)
@@ -63,6 +59,25 @@ internal static class JobsCommand
             ProgressCounts p = job.Progress;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{job.Id,-22} {job.State.Name(),-10} {p.FilesLoaded + p.FilesSkipped,5}/{p.FilesPlanned,-6} {ByteSize.Format(p.BytesLoaded + p.BytesSkipped),12} {p.FilesFailed,7}  {job.CreatedAt.UtcDateTime,-20:yyyy-MM-dd HH:mm:ss} {job.Spec.Path}"));
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> ShowAsync(ArgumentReader reader, string id, bool cancel, CancellationToken cancellationToken)
+    {
+        bool json = reader.Flag("--json");
+        using SchedulerClient scheduler = await SchedulerClient.ConnectAsync(reader, cancellationToken).ConfigureAwait(false);
+        JobDocument job = cancel
+            ? await scheduler.CancelAsync(id, cancellationToken).ConfigureAwait(false)
+            : await scheduler.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (json)
+        {
+            WriteJson(job);
+        }
+        else
+        {
+            WriteDetails(job);
         }
 
         return 0;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Dora.Cli.CommandLine;
 using Dora.Core.Units;
 using Dora.Scheduler.Jobs;
@@ -10,26 +11,31 @@ namespace Dora.Cli.Commands;
 /// </summary>
 internal static class LoadCommand
 {
-    public const string Usage = """
-        dora load PATH [options]      PATH: a file, a directory, or a pattern such as '/trips/2024-*/*.parquet'
-          --columns A,B        Parquet: load only these columns' chunks (and the footers)
-          --filter GLOB        only files matching GLOB (on the file name, or on the path below PATH when it has a '/')
-          --filter-regex RE    only files whose full path matches RE
-          --no-recursive       do not descend into subdirectories
-          --no-skip-cached     load files even when they are fully cached already
-          --bandwidth SIZE     at most SIZE per second across the job, e.g. 200MiB
-          --verify             afterwards, check every loaded page against its checksum and report what is not cached
-          --max-failed-files N the job fails once more than N files failed (default 0)
-          --wait               show progress until the job ends; exit 1 when it fails or is cancelled
-          --json               machine-readable output (the job; with --wait, its final state)
-
-        """ + SchedulerClient.Usage;
-
-    private static readonly HashSet<string> Flags = ["--no-recursive", "--no-skip-cached", "--verify", "--wait", "--json"];
-
-    public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    public static Command Create()
     {
-        (string path, ArgumentReader reader) = PathArgument.Split(arguments, "load", Flags);
+        var command = new Command("load", "preload files (a file, a directory, a pattern; optionally some Parquet columns) into the cache")
+        {
+            CliOptions.Path("a file, a directory, or a pattern such as '/trips/2024-*/*.parquet'"),
+        };
+        CliOptions.AddTo(
+            command,
+            CliOptions.Value("--columns", "A,B", "Parquet: load only these columns' chunks (and the footers)"),
+            CliOptions.Value("--filter", "GLOB", "only files matching GLOB (on the file name, or on the path below PATH when it has a '/')"),
+            CliOptions.Value("--filter-regex", "RE", "only files whose full path matches RE"),
+            CliOptions.Flag("--no-recursive", "do not descend into subdirectories"),
+            CliOptions.Flag("--no-skip-cached", "load files even when they are fully cached already"),
+            CliOptions.Value("--bandwidth", "SIZE", "at most SIZE per second across the job, e.g. 200MiB"),
+            CliOptions.Flag("--verify", "afterwards, check every loaded page against its checksum and report what is not cached"),
+            CliOptions.Value("--max-failed-files", "N", "the job fails once more than N files failed (default 0)"),
+            CliOptions.Flag("--wait", "show progress until the job ends; exit 1 when it fails or is cancelled"),
+            CliOptions.Flag("--json", "machine-readable output (the job; with --wait, its final state)"));
+        SchedulerClient.AddOptions(command);
+        return command;
+    }
+
+    public static async Task<int> RunAsync(ArgumentReader reader, CancellationToken cancellationToken)
+    {
+        string path = reader.Path;
         string? columns = reader.String("--columns");
         string? filter = reader.String("--filter");
         string? regex = reader.String("--filter-regex");
@@ -41,7 +47,6 @@ internal static class LoadCommand
         bool wait = reader.Flag("--wait");
         bool json = reader.Flag("--json");
         using SchedulerClient scheduler = await SchedulerClient.ConnectAsync(reader, cancellationToken).ConfigureAwait(false);
-        reader.EnsureAllRead();
 
         byte[] body = SchedulerClient.Json(w =>
         {

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Dora.Cli.CommandLine;
 using Dora.Cli.Samples;
 using Dora.Core.Hashing;
@@ -13,21 +14,21 @@ namespace Dora.Cli.Commands;
 /// </summary>
 internal static class LocalCommand
 {
-    public const string Usage = """
-        dora local [options]
-          --ufs DIR            folder to serve at / (default, without --mount: a generated sample dataset in .dora/sample)
-          --workers N          workers to run, 1 to 16 (default 2); worker i keeps its cache in <cache-dir>/worker-i
-          --scheduler-port N   the scheduler's REST port (default 8818, else the next free one; 0: any free port);
-                               its job store is <cache-dir>/scheduler
-
-        """ + MountSettings.Usage + WorkerSettings.Usage + """
-                               (--http-port, --stream-port and --flight-port are the first worker's; the others take
-                                the next free ones)
-        """;
-
-    public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    public static Command Create()
     {
-        var reader = new ArgumentReader(arguments, new HashSet<string>());
+        var command = new Command("local", "run a whole cluster over a folder: workers and a scheduler (sample data when none is given)");
+        CliOptions.AddTo(
+            command,
+            CliOptions.Value("--ufs", "DIR", "folder to serve at / (default, without --mount: a generated sample dataset in .dora/sample)"),
+            CliOptions.Value("--workers", "N", "workers to run, 1 to 16 (default 2); worker i keeps its cache in <cache-dir>/worker-i"),
+            CliOptions.Value("--scheduler-port", "N", "the scheduler's REST port (default 8818, else the next free one; 0: any free port); its job store is <cache-dir>/scheduler"));
+        MountSettings.AddOptions(command);
+        WorkerSettings.AddOptions(command, firstWorker: true);
+        return command;
+    }
+
+    public static async Task<int> RunAsync(ArgumentReader reader, CancellationToken cancellationToken)
+    {
         var ufs = reader.String("--ufs");
         var workerCount = reader.Int("--workers", 2, 1, 16);
         var schedulerPort = reader.Int("--scheduler-port", Scheduler.SchedulerOptions.DefaultPort, 0, 65535);
@@ -41,14 +42,23 @@ internal static class LocalCommand
         }
 
         var mounts = MountSettings.Read(reader, ufs, settings);
-        reader.EnsureAllRead();
 
-        await using var cluster = await LocalCluster.StartAsync(
-            workerCount,
-            i => (settings with { CacheDirectory = Path.Combine(settings.CacheDirectory, $"worker-{i}") }).ToWorkerOptions(mounts.Open()),
-            logging => logging.SetMinimumLevel(LogLevel.Warning),
-            cancellationToken,
-            reservedPorts: schedulerPort == 0 ? null : [schedulerPort]).ConfigureAwait(false);
+        LocalCluster started;
+        try
+        {
+            started = await LocalCluster.StartAsync(
+                workerCount,
+                i => (settings with { CacheDirectory = Path.Combine(settings.CacheDirectory, $"worker-{i}") }).ToWorkerOptions(mounts.Open()),
+                logging => logging.SetMinimumLevel(LogLevel.Warning),
+                cancellationToken,
+                reservedPorts: schedulerPort == 0 ? null : [schedulerPort]).ConfigureAwait(false);
+        }
+        catch (Worker.Pages.CacheDirectoryInUseException e)
+        {
+            throw new IOException($"another dora local (or a worker) is already running with its cache in {settings.CacheDirectory} ({e.Directory} is locked); stop it, or give this one another --cache-dir", e);
+        }
+
+        await using var cluster = started;
         await using var scheduler = await Scheduler.SchedulerHost.StartAsync(
             new Scheduler.SchedulerOptions
             {

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Dora.Cli.CommandLine;
 using Dora.Core.Protocol;
@@ -8,20 +9,20 @@ namespace Dora.Cli.Commands;
 /// <summary><c>dora ls PATH</c>: a directory's entries, from its owner worker.</summary>
 internal static class LsCommand
 {
-    public const string Usage = """
-        dora ls PATH [options]
-          --limit N            list at most N entries (default: all)
-          --json               machine-readable output
-
-        """ + RegistrySettings.Usage + ClientSession.Usage;
-
-    public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    public static Command Create()
     {
-        (string path, ArgumentReader reader) = PathArgument.Split(arguments, "ls", new HashSet<string> { "--json" });
+        var command = new Command("ls", "list a directory") { CliOptions.Path("the directory, e.g. /trips") };
+        CliOptions.AddTo(command, CliOptions.Value("--limit", "N", "list at most N entries (default: all)"), CliOptions.Flag("--json", "machine-readable output"));
+        ClientSession.AddOptions(command);
+        return command;
+    }
+
+    public static async Task<int> RunAsync(ArgumentReader reader, CancellationToken cancellationToken)
+    {
+        string path = reader.Path;
         bool json = reader.Flag("--json");
         int limit = reader.Int("--limit", int.MaxValue, 1, int.MaxValue);
         var (registry, options) = ClientSession.Read(reader);
-        reader.EnsureAllRead();
 
         await using var session = await ClientSession.ConnectAsync(registry, options, cancellationToken).ConfigureAwait(false);
         var entries = new List<ListEntry>();

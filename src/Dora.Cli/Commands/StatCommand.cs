@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Dora.Cli.CommandLine;
 using Dora.Core.Protocol;
@@ -8,18 +9,19 @@ namespace Dora.Cli.Commands;
 /// <summary><c>dora stat PATH</c>: a file's status from its owner, with how much of it is cached there.</summary>
 internal static class StatCommand
 {
-    public const string Usage = """
-        dora stat PATH [options]
-          --json               machine-readable output
-
-        """ + RegistrySettings.Usage + ClientSession.Usage;
-
-    public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    public static Command Create()
     {
-        (string path, ArgumentReader reader) = PathArgument.Split(arguments, "stat", new HashSet<string> { "--json" });
+        var command = new Command("stat", "a file's status and how much of it is cached on its owner") { CliOptions.Path("the file or directory") };
+        CliOptions.AddTo(command, CliOptions.Flag("--json", "machine-readable output"));
+        ClientSession.AddOptions(command);
+        return command;
+    }
+
+    public static async Task<int> RunAsync(ArgumentReader reader, CancellationToken cancellationToken)
+    {
+        string path = reader.Path;
         bool json = reader.Flag("--json");
         var (registry, options) = ClientSession.Read(reader);
-        reader.EnsureAllRead();
 
         await using var session = await ClientSession.ConnectAsync(registry, options, cancellationToken).ConfigureAwait(false);
         StatReply stat = await session.Client.StatAsync(path, cancellationToken).ConfigureAwait(false);

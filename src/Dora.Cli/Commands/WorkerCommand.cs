@@ -1,4 +1,4 @@
-using System.Net;
+using System.CommandLine;
 using Dora.Cli.CommandLine;
 using Dora.Registry;
 using Dora.Worker.Hosting;
@@ -9,34 +9,28 @@ namespace Dora.Cli.Commands;
 /// <summary><c>dora worker</c>: one worker over a folder, registered in the cluster's registry, until stopped.</summary>
 internal static class WorkerCommand
 {
-    public const string Usage = """
-        dora worker (--ufs DIR | --mount PREFIX=URI ...) --registry ADDRESS [options]
-          --ufs DIR            folder this cluster caches at / (the same stores on every worker); without --ufs
-                               and --mount the worker adopts the mount table the running workers advertise
-          --bind ADDRESS       address the endpoints listen on (default 127.0.0.1; 0.0.0.0 for other machines)
-          --host NAME          host name advertised to clients (default: the bind address, or this machine's name)
-          --worker-id ID       use this id instead of the one kept in the cache directory
-          --lease-ttl SECONDS  etcd lease TTL: a crashed worker leaves the ring after this long (default 15)
-
-        """ + MountSettings.Usage + RegistrySettings.Usage + WorkerSettings.Usage;
-
-    public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    public static Command Create()
     {
-        var reader = new ArgumentReader(arguments, new HashSet<string>());
+        var command = new Command("worker", "run one worker registered in the cluster's registry (etcd or a static file)");
+        CliOptions.AddTo(
+            command,
+            CliOptions.Value("--ufs", "DIR", "folder this cluster caches at / (the same stores on every worker); without --ufs and --mount the worker adopts the mount table the running workers advertise"),
+            CliOptions.Value("--worker-id", "ID", "use this id instead of the one kept in the cache directory"));
+        ServiceAddress.AddOptions(command, "a crashed worker leaves the ring after this long");
+        MountSettings.AddOptions(command);
+        RegistrySettings.AddOptions(command, clusterFile: false);
+        WorkerSettings.AddOptions(command);
+        return command;
+    }
+
+    public static async Task<int> RunAsync(ArgumentReader reader, CancellationToken cancellationToken)
+    {
         var ufs = reader.String("--ufs");
-        var bindText = reader.String("--bind") ?? "127.0.0.1";
-        var advertised = reader.String("--host");
+        var address = ServiceAddress.Read(reader);
         var workerId = reader.String("--worker-id");
-        var leaseTtl = TimeSpan.FromSeconds(reader.Int("--lease-ttl", 15, 2, 3600));
         var registrySettings = RegistrySettings.Read(reader, allowClusterFile: false);
         var storage = WorkerSettings.Read(reader);
         var mounts = MountSettings.Read(reader, ufs, storage);
-        reader.EnsureAllRead();
-
-        if (!IPAddress.TryParse(bindText, out var bind))
-        {
-            throw new UsageException($"option '--bind' must be an IP address such as 127.0.0.1 or 0.0.0.0 (was '{bindText}')");
-        }
 
         if (workerId is not null && !WorkerRecord.IsValidId(workerId))
         {
@@ -44,7 +38,7 @@ internal static class WorkerCommand
         }
 
         using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
-        await using var registry = registrySettings.Open(leaseTtl, loggers.CreateLogger("Dora.Registry"));
+        await using var registry = registrySettings.Open(address.LeaseTtl, loggers.CreateLogger("Dora.Registry"));
         if (mounts.IsEmpty)
         {
             // Without --ufs or --mount, the worker joins with the mount table the cluster's workers already serve.
@@ -54,8 +48,8 @@ internal static class WorkerCommand
 
         var options = storage.ToWorkerOptions(mounts.Open()) with
         {
-            HttpAddress = bind,
-            AdvertisedHost = advertised,
+            HttpAddress = address.Bind,
+            AdvertisedHost = address.AdvertisedHost,
             WorkerId = workerId,
             Registry = registry,
         };

@@ -1,8 +1,9 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Dora.Cli.CommandLine;
-using Dora.Core.Protocol;
 using Dora.Core.Hashing;
+using Dora.Core.Protocol;
 using Dora.Registry;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -11,22 +12,23 @@ namespace Dora.Cli.Commands;
 /// <summary><c>dora workers</c>: the cluster's members, their address, state, age and share of the key space.</summary>
 internal static class WorkersCommand
 {
-    public const string Usage = """
-        dora workers [options]
-          --json               machine-readable output
-
-        """ + RegistrySettings.Usage + RegistrySettings.PolicyUsage;
+    public static Command Create()
+    {
+        var command = new Command("workers", "list the cluster's workers: address, state, age, share of the key space");
+        CliOptions.AddTo(command, CliOptions.Flag("--json", "machine-readable output"));
+        RegistrySettings.AddOptions(command);
+        RegistrySettings.AddPolicyOptions(command);
+        return command;
+    }
 
     /// <summary>How long a worker's /healthz may take before it is reported unreachable.</summary>
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(ArgumentReader reader, CancellationToken cancellationToken)
     {
-        var reader = new ArgumentReader(arguments, new HashSet<string> { "--json", "--weighted" });
         var json = reader.Flag("--json");
         var registrySettings = RegistrySettings.Read(reader);
         var view = RegistrySettings.ReadViewOptions(reader);
-        reader.EnsureAllRead();
 
         await using var registry = registrySettings.Open(leaseTtl: null, NullLogger.Instance);
         var membership = await registry.ReadAsync(cancellationToken).ConfigureAwait(false);

@@ -130,6 +130,9 @@ public sealed class LocalCluster : IAsyncDisposable
             await using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
             json.WriteStartObject();
             json.WriteString("cluster", "local");
+
+            // Which process serves this cluster: client commands that find the file check it still runs.
+            json.WriteNumber("pid", Environment.ProcessId);
             json.WriteString("ufs", ufsDescription);
             json.WriteString("hashPolicy", hashPolicy);
             json.WriteStartArray("workers");

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Dora.Core.Errors;
 using Dora.Hosting;
 using Dora.Registry;
 using Dora.Worker.Http;
@@ -111,7 +112,15 @@ public sealed class WorkerHost : IAsyncDisposable
             var identity = WorkerIdentity.LoadOrCreate(options.Pages.Directories[0].Path, options.WorkerId);
             WorkerHttpApi.Map(app, engine, identity.Id);
             app.MapMetrics();
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                throw new PortInUseException(PortInUseException.Http, options.HttpAddress.ToString(), options.HttpPort, e);
+            }
+
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             var httpAddress = new Uri(address.Replace("[::]", "localhost", StringComparison.Ordinal) + "/");
             host = new WorkerHost(app, engine, metrics, httpAddress, identity);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Dora.Core.Errors;
 using Dora.Core.Protocol;
 using Dora.Worker.Reading;
 using Microsoft.Extensions.Logging;
@@ -41,7 +42,7 @@ public sealed class PageStreamServer : IAsyncDisposable
     public int Connections => _sessions.Count;
 
     /// <summary>Binds and starts accepting.</summary>
-    /// <exception cref="IOException">The address or port cannot be bound (in use, not local); the message names it.</exception>
+    /// <exception cref="PortInUseException">The address or port cannot be bound (in use, not local); the message names it.</exception>
     public static PageStreamServer Start(IPAddress address, StorageEngine engine, PageStreamOptions options, string workerId, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -56,7 +57,7 @@ public sealed class PageStreamServer : IAsyncDisposable
         catch (SocketException e)
         {
             listener.Dispose();
-            throw new IOException($"Cannot listen for the page stream on {address}:{options.Port}: {e.SocketErrorCode} (choose another stream port).", e);
+            throw new PortInUseException(PortInUseException.Stream, address.ToString(), options.Port, e);
         }
     }
 
