@@ -27,8 +27,24 @@ public sealed class EtcdProcess : IAsyncDisposable
     /// <summary>The client URL.</summary>
     public Uri ClientUrl => new($"http://127.0.0.1:{ClientPort}");
 
-    /// <summary>Starts a fresh etcd and waits until it serves.</summary>
-    public static Task<EtcdProcess> StartAsync() => ServerProcesses.StartOrDisposeAsync(new EtcdProcess(), etcd => etcd.StartAgainAsync());
+    /// <summary>
+    /// Starts a fresh etcd and waits until it serves. A port found free can be taken by another process before etcd
+    /// binds it; then etcd exits at once, and a fresh pair of ports is tried (three times at most).
+    /// </summary>
+    public static async Task<EtcdProcess> StartAsync()
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await ServerProcesses.StartOrDisposeAsync(new EtcdProcess(), etcd => etcd.StartAgainAsync()).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException) when (attempt < 3)
+            {
+                // Exited while starting: try other ports.
+            }
+        }
+    }
 
     /// <summary>Starts the server (again) on the same ports and data directory and waits until it accepts clients.</summary>
     public async Task StartAgainAsync()
@@ -44,6 +60,21 @@ public sealed class EtcdProcess : IAsyncDisposable
             "--initial-cluster", $"dora-test={peer}", "--log-level", "error",
         ]);
         await WaitUntilServingAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stops the server in its tracks (SIGSTOP): connections stay open but nothing answers, as when its machine hangs;
+    /// <see cref="Thaw"/> lets it run on. Leases run out meanwhile and expire together when it resumes.
+    /// </summary>
+    public void Freeze() => Signal("STOP");
+
+    /// <summary>Lets a frozen server run again (SIGCONT).</summary>
+    public void Thaw() => Signal("CONT");
+
+    private void Signal(string name)
+    {
+        using var kill = Process.Start("kill", [$"-{name}", _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
     }
 
     /// <summary>Kills the server at once (like a crash or a lost machine).</summary>

@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using System.Text;
-using Dora.TestSupport;
 
-namespace Dora.Cli.IntegrationTests;
+namespace Dora.TestSupport;
 
 /// <summary>The dora program as a child process, with its output collected.</summary>
-internal sealed class DoraProcess : IAsyncDisposable
+public sealed class DoraProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();

@@ -3,10 +3,10 @@ using Dora.Registry;
 using Dora.Registry.Etcd;
 using Dora.TestSupport;
 
-namespace Dora.Cli.IntegrationTests;
+namespace Dora.FaultTests;
 
 /// <summary><c>dora scheduler</c>, <c>dora load</c> and <c>dora jobs</c> as real processes against a real etcd and workers.</summary>
-public sealed class SchedulerProcessTests : IAsyncLifetime, IDisposable
+public sealed class SchedulerKillTests : IAsyncLifetime, IDisposable
 {
     private const int Files = 16;
     private const int FileBytes = 256 << 10;
