@@ -35,6 +35,17 @@ if [ ! -f tests/.tools/node_modules/s3rver/bin/s3rver.js ]; then
   fi
 fi
 
+# The fuzzing targets run under afl-fuzz (Debian's afl++); fuzz/run.sh installs SharpFuzz's instrumenting tool itself.
+if ! command -v afl-fuzz >/dev/null 2>&1; then
+  echo "test.sh: installing afl++ (apt-get) for the fuzzing targets" >&2
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  if ! { $sudo apt-get install -y -qq afl++ >/dev/null 2>&1 || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq afl++ >/dev/null 2>&1; }; }; then
+    echo "test.sh: could not install afl++; install it (apt-get install afl++) and run again" >&2
+    exit 1
+  fi
+fi
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -47,6 +58,20 @@ status=${PIPESTATUS[0]}
 # One summary line per test assembly, e.g. "Passed!  - Failed:     0, Passed:    41, Skipped:     0, Total:    41".
 read -r passed failed skipped < <(grep -E '(Passed|Failed)! +- Failed: ' "$log" | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\2 \1 \3/' \
   | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
+
+# Every fuzzing target runs for a short while (fuzz/run.sh; FUZZ_SECONDS, 20 by default) and counts as one test: it
+# passes when afl-fuzz ran it and found no input that makes it fail. Failing inputs land in fuzz/regressions/.
+fuzz_log="$(mktemp)"
+trap 'rm -f "$log" "$fuzz_log"' EXIT
+fuzz/run.sh all "${FUZZ_SECONDS:-20}" 2>&1 | tee "$fuzz_log"
+fuzz_status=${PIPESTATUS[0]}
+fuzz_passed=$(grep -c '^fuzz [a-z]*: ok' "$fuzz_log")
+fuzz_failed=$(grep -c '^fuzz [a-z]*: FAILED' "$fuzz_log")
+if [ "$fuzz_status" -ne 0 ] && [ "$fuzz_failed" -eq 0 ]; then
+  fuzz_failed=1
+fi
+passed=$((passed + fuzz_passed))
+failed=$((failed + fuzz_failed))
 
 summary="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"

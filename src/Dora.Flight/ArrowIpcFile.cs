@@ -48,21 +48,8 @@ internal sealed class ArrowIpcFile
     {
         Memory<byte> bytes = buffer[..checked((int)block.Length)];
         await _engine.ReadExactlyAsync(File, block.Offset, bytes, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            (int start, int length) = IpcMessage.Prefix(bytes.Span, 0);
-            if (length > block.MetadataLength - start)
-            {
-                throw new InvalidDataException("its metadata is longer than its block");
-            }
-
-            ArrowMessageCheck.Batch(bytes.Span.Slice(start, length), block.BodyLength, File.Path.Value, block.Offset);
-            return new IpcMessage(bytes.Slice(start, length), bytes.Slice(block.MetadataLength, (int)block.BodyLength));
-        }
-        catch (Exception e) when (e is InvalidDataException or ArgumentOutOfRangeException)
-        {
-            throw new FileLayoutException($"'{File.Path}' has a damaged Arrow message at byte {block.Offset}: {e.Message}");
-        }
+        (int start, int length) = ArrowMessageCheck.Block(bytes.Span, block, File.Path.Value);
+        return new IpcMessage(bytes.Slice(start, length), bytes.Slice(block.MetadataLength, (int)block.BodyLength));
     }
 
     /// <summary>Arrow's own reader over the file, for batches that must be re-encoded; the caller disposes it.</summary>

@@ -30,7 +30,7 @@ internal sealed class BatchStreams(StorageEngine engine, FlightOptions options, 
         foreach (int rowGroup in rowGroups)
         {
             using ByteBudget.Lease memory = await decodeBudget.AcquireAsync(parquet.DecodeEstimate(rowGroup, fields), options.DecodeWait, cancellationToken).ConfigureAwait(false);
-            List<RecordBatch> batches = await DecodeAsync(parquet, rowGroup, fields, schema, cancellationToken).ConfigureAwait(false);
+            List<RecordBatch> batches = await parquet.DecodeAsync(rowGroup, fields, schema, options.BatchDataBytes, cancellationToken).ConfigureAwait(false);
             try
             {
                 foreach (RecordBatch batch in batches)
@@ -45,23 +45,6 @@ internal sealed class BatchStreams(StorageEngine engine, FlightOptions options, 
                     batch.Dispose();
                 }
             }
-        }
-    }
-
-    private async Task<List<RecordBatch>> DecodeAsync(ParquetFooter parquet, int rowGroup, Parquet.Schema.DataField[] fields, Schema schema, CancellationToken cancellationToken)
-    {
-        try
-        {
-            (Parquet.ParquetReader reader, Stream source) = await parquet.OpenRowGroupAsync(rowGroup, fields, cancellationToken).ConfigureAwait(false);
-            await using (source.ConfigureAwait(false))
-            await using (reader.ConfigureAwait(false))
-            {
-                return await ParquetBatches.ReadRowGroupAsync(reader, rowGroup, fields, schema, options.BatchDataBytes, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (Exception e) when (DecodeFailures.IsDamage(e))
-        {
-            throw DecodeFailures.Describe($"row group {rowGroup} of '{parquet.Layout.Path}'", e);
         }
     }
 

@@ -1,3 +1,4 @@
+using Apache.Arrow;
 using Dora.Formats;
 using Dora.Worker.Reading;
 using Parquet;
@@ -18,13 +19,13 @@ internal sealed class ParquetFooter
     /// </summary>
     private const int DecodedBytesPerUncompressedByte = 6;
 
-    private readonly StorageEngine _engine;
-    private readonly OpenedFile _file;
+    private readonly ReadAt _read;
+    private readonly long _length;
 
-    private ParquetFooter(StorageEngine engine, OpenedFile file, ParquetLayout layout)
+    private ParquetFooter(ReadAt read, long length, ParquetLayout layout)
     {
-        _engine = engine;
-        _file = file;
+        _read = read;
+        _length = length;
         Layout = layout;
     }
 
@@ -34,19 +35,43 @@ internal sealed class ParquetFooter
 
     public ParquetSchema Schema => Layout.Schema;
 
+    /// <summary>
+    /// Decodes <paramref name="fields"/> of <paramref name="rowGroup"/> into batches of at most
+    /// <paramref name="maxBatchBytes"/>, from just their chunks, whose pages are checked first.
+    /// </summary>
+    /// <exception cref="FileLayoutException">The chunks are damaged or cannot be decoded; the message names the row group.</exception>
+    public async Task<List<RecordBatch>> DecodeAsync(int rowGroup, DataField[] fields, Apache.Arrow.Schema schema, int maxBatchBytes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            (ParquetReader reader, Stream source) = await OpenRowGroupAsync(rowGroup, fields, cancellationToken).ConfigureAwait(false);
+            await using (source.ConfigureAwait(false))
+            await using (reader.ConfigureAwait(false))
+            {
+                return await ParquetBatches.ReadRowGroupAsync(reader, rowGroup, fields, schema, maxBatchBytes, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (DecodeFailures.IsDamage(e))
+        {
+            throw DecodeFailures.Describe($"row group {rowGroup} of '{Layout.Path}'", e);
+        }
+    }
+
     /// <summary>A reader over the head, the footer and the chunks of <paramref name="fields"/> in <paramref name="rowGroup"/>.</summary>
-    public async Task<(ParquetReader Reader, Stream Stream)> OpenRowGroupAsync(int rowGroup, DataField[] fields, CancellationToken cancellationToken)
+    private async Task<(ParquetReader Reader, Stream Stream)> OpenRowGroupAsync(int rowGroup, DataField[] fields, CancellationToken cancellationToken)
     {
         var segments = new List<(long, byte[])> { (0, Layout.Head), (Layout.FooterOffset, Layout.Footer) };
         foreach (DataField field in fields)
         {
-            (long start, long length) = Layout.ChunkRange(rowGroup, field.Path.ToString());
+            string column = field.Path.ToString();
+            (long start, long length) = Layout.ChunkRange(rowGroup, column);
             byte[] bytes = new byte[length];
-            await _engine.ReadExactlyAsync(_file, start, bytes, cancellationToken).ConfigureAwait(false);
+            await _read(start, bytes, cancellationToken).ConfigureAwait(false);
+            ParquetPageCheck.Chunk(bytes, start, Layout.Chunk(rowGroup, column).TotalUncompressedSize, Layout.Path, column);
             segments.Add((start, bytes));
         }
 
-        var stream = new SparseFileStream(_file.Length, [.. segments]);
+        var stream = new SparseFileStream(_length, [.. segments]);
         try
         {
             return (await ParquetReader.CreateAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false), stream);
@@ -79,6 +104,10 @@ internal sealed class ParquetFooter
     }
 
     /// <exception cref="FileLayoutException">The file is not a Parquet file (or its footer is damaged).</exception>
-    public static async Task<ParquetFooter> ReadAsync(StorageEngine engine, OpenedFile file, CancellationToken cancellationToken) =>
-        new(engine, file, await ParquetLayout.ReadAsync(EngineReads.ReaderOf(engine, file), file.Length, file.Path.Value, cancellationToken).ConfigureAwait(false));
+    public static Task<ParquetFooter> ReadAsync(StorageEngine engine, OpenedFile file, CancellationToken cancellationToken) =>
+        ReadAsync(EngineReads.ReaderOf(engine, file), file.Length, file.Path.Value, cancellationToken);
+
+    /// <exception cref="FileLayoutException">The file is not a Parquet file (or its footer is damaged).</exception>
+    public static async Task<ParquetFooter> ReadAsync(ReadAt read, long length, string path, CancellationToken cancellationToken) =>
+        new(read, length, await ParquetLayout.ReadAsync(read, length, path, cancellationToken).ConfigureAwait(false));
 }

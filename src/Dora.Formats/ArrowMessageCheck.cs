@@ -13,6 +13,30 @@ public static class ArrowMessageCheck
     private const byte DictionaryBatch = 2;
     private const byte RecordBatch = 3;
 
+    /// <summary>
+    /// Checks the bytes of one block of the file (a prefixed message, then its body) and returns where its metadata
+    /// flatbuffer lies in them: the prefix (an optional 0xFFFFFFFF continuation, then the length) must fit the block's
+    /// metadata, and the message must be a batch whose buffers lie inside its body.
+    /// </summary>
+    /// <exception cref="FileLayoutException">The block is damaged; the message names the file and the byte.</exception>
+    public static (int Start, int Length) Block(ReadOnlySpan<byte> bytes, ArrowFileLayout.Block block, string path)
+    {
+        if (bytes.Length < 8 || block.MetadataLength < 8 || block.MetadataLength > bytes.Length)
+        {
+            throw new FileLayoutException($"'{path}' has a damaged Arrow message at byte {block.Offset}: too short for its prefix");
+        }
+
+        int first = BinaryPrimitives.ReadInt32LittleEndian(bytes);
+        (int start, int length) = first == -1 ? (8, BinaryPrimitives.ReadInt32LittleEndian(bytes[4..])) : (4, first);
+        if (length < 0 || length > block.MetadataLength - start)
+        {
+            throw new FileLayoutException($"'{path}' has a damaged Arrow message at byte {block.Offset}: its metadata ({length} bytes) is longer than its block");
+        }
+
+        Batch(bytes.Slice(start, length), block.BodyLength, path, block.Offset);
+        return (start, length);
+    }
+
     /// <exception cref="FileLayoutException">The message is not a batch, or declares buffers outside its body.</exception>
     public static void Batch(ReadOnlySpan<byte> metadata, long bodyLength, string path, long offset)
     {

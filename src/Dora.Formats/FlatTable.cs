@@ -25,10 +25,10 @@ public readonly ref struct FlatTable
     /// <summary>The root table, which the buffer's first four bytes point at.</summary>
     public static FlatTable Root(ReadOnlySpan<byte> buffer) => new(buffer, ReadInt32(buffer, 0));
 
-    public byte GetByte(int field) => FieldOffset(field) is var at and not 0 ? _buffer[_position + at] : (byte)0;
+    public byte GetByte(int field) => FieldOffset(field) is var at and not 0 ? Bytes(_buffer, checked(_position + at), 1)[0] : (byte)0;
 
     public long GetInt64(int field) =>
-        FieldOffset(field) is var at and not 0 ? BinaryPrimitives.ReadInt64LittleEndian(_buffer[(_position + at)..]) : 0;
+        FieldOffset(field) is var at and not 0 ? BinaryPrimitives.ReadInt64LittleEndian(Bytes(_buffer, checked(_position + at), 8)) : 0;
 
     /// <summary>A table field (or a union's value); false when absent.</summary>
     public bool TryGetTable(int field, out FlatTable table)
@@ -58,7 +58,16 @@ public readonly ref struct FlatTable
         return slot + 2 <= _vtableLength ? ReadUInt16(_buffer, _vtable + slot) : 0;
     }
 
-    public static int ReadInt32(ReadOnlySpan<byte> buffer, int at) => BinaryPrimitives.ReadInt32LittleEndian(buffer[at..]);
+    public static int ReadInt32(ReadOnlySpan<byte> buffer, int at) => BinaryPrimitives.ReadInt32LittleEndian(Bytes(buffer, at, 4));
 
-    private static ushort ReadUInt16(ReadOnlySpan<byte> buffer, int at) => BinaryPrimitives.ReadUInt16LittleEndian(buffer[at..]);
+    private static ushort ReadUInt16(ReadOnlySpan<byte> buffer, int at) => BinaryPrimitives.ReadUInt16LittleEndian(Bytes(buffer, at, 2));
+
+    /// <summary>
+    /// The <paramref name="count"/> bytes at <paramref name="at"/>: every read goes through here, so a damaged offset
+    /// fails one way, whichever field it is in.
+    /// </summary>
+    private static ReadOnlySpan<byte> Bytes(ReadOnlySpan<byte> buffer, int at, int count) =>
+        at < 0 || at > buffer.Length - count
+            ? throw new ArgumentOutOfRangeException(nameof(at), at, $"a flatbuffer offset points past its {buffer.Length} bytes")
+            : buffer.Slice(at, count);
 }

@@ -68,6 +68,16 @@ public sealed class ParquetLayout
 
         byte[] footer = new byte[footerLength + 8];
         await read(length - footer.Length, footer, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Parquet.Net trusts the counts in the footer; a crafted one would have it loop far past the footer's end.
+            ThriftCompactCheck.Struct(footer.AsSpan(0, footerLength), ParquetThrift.FileMetaData);
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            throw new FileLayoutException($"'{path}' has a damaged Parquet footer: {e.Message}");
+        }
+
         await using var stream = new SparseFileStream(length, (0, head), (length - footer.Length, footer));
         try
         {

@@ -1,15 +1,25 @@
 namespace Dora.Formats;
 
-/// <summary>A read-only stream of a file's length where only some byte ranges are present (those a parse needs).</summary>
+/// <summary>
+/// A read-only stream of a file's length where only some byte ranges are present (those a parse needs); reading any
+/// other byte, or past the end, throws <see cref="IOException"/>.
+/// </summary>
 public sealed class SparseFileStream(long length, params (long Offset, byte[] Bytes)[] segments) : ReadOnlyFileStream(length)
 {
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
-        if (Position >= Length || buffer.IsEmpty)
+        if (buffer.IsEmpty)
         {
             return 0;
+        }
+
+        // A parse never needs to read past a file's end; one that does is walking damaged bytes, and a parser that takes
+        // a failed read for a 0xFF byte (Parquet.Net's varints) would spin there forever.
+        if (Position >= Length)
+        {
+            throw new IOException($"the parse read at {Position}, past the file's end ({Length} bytes)");
         }
 
         foreach ((long start, byte[] bytes) in segments)

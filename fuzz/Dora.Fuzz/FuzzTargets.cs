@@ -1,0 +1,178 @@
+using System.Text;
+using Dora.Core.Mounts;
+using Dora.Core.Protocol;
+using Dora.Flight;
+using Dora.Formats;
+using Dora.Worker.Http;
+using Dora.Worker.PageStream;
+
+namespace Dora.Fuzz;
+
+/// <summary>
+/// Every parser that meets bytes from outside, as a fuzzing target: each takes arbitrary input and may only fail the
+/// way its callers expect (the named error a client is told). Anything else escaping a target is a defect: the fuzzer
+/// reports it as a crash, and the input goes into <c>fuzz/regressions/TARGET/</c>, which the test suite replays.
+/// </summary>
+public static class FuzzTargets
+{
+    /// <summary>
+    /// The decode memory a row group may take here; the worker's budget (512 MiB by default) refuses larger ones before
+    /// decoding, and a fuzzing process should not spend more.
+    /// </summary>
+    private const long DecodeBudgetBytes = 64 << 20;
+
+    /// <summary>The targets by name.</summary>
+    public static IReadOnlyDictionary<string, Action<byte[]>> All { get; } = new Dictionary<string, Action<byte[]>>(StringComparer.Ordinal)
+    {
+        ["frame"] = Frame,
+        ["ticket"] = Ticket,
+        ["parquet"] = Parquet,
+        ["arrow"] = Arrow,
+        ["range"] = Range,
+        ["mount"] = Mount,
+    };
+
+    /// <summary>A page stream request as a worker reads it: a frame header, then its payload parsed by type.</summary>
+    public static void Frame(byte[] input)
+    {
+        if (input.Length < FrameHeader.Size)
+        {
+            return;
+        }
+
+        FrameHeader? frame = FrameHeader.TryRead(input.AsSpan(0, FrameHeader.Size), ProtocolConstants.MaxRequestPayload, out _, out _);
+        if (frame is not { } header || header.PayloadLength > input.Length - FrameHeader.Size)
+        {
+            return;
+        }
+
+        ReadOnlySpan<byte> payload = input.AsSpan(FrameHeader.Size, header.PayloadLength);
+        try
+        {
+            if (header.Type == FrameType.Hello)
+            {
+                var reader = new PayloadReader(payload);
+                _ = reader.ReadU16();
+                _ = reader.ReadString();
+                _ = reader.ReadString();
+                reader.EnsureEnd();
+            }
+            else if (header.Type is FrameType.Read or FrameType.Stat or FrameType.List or FrameType.Health or FrameType.Load or FrameType.Verify or FrameType.Invalidate or FrameType.Evict)
+            {
+                _ = Request.Parse(header, payload);
+            }
+        }
+        catch (FormatException)
+        {
+            // The worker answers BadFrame and closes the connection.
+        }
+    }
+
+    /// <summary>A Flight ticket.</summary>
+    public static void Ticket(byte[] input)
+    {
+        try
+        {
+            _ = DoraTicket.Parse(input);
+        }
+        catch (TicketException)
+        {
+            // InvalidArgument, naming the problem.
+        }
+    }
+
+    /// <summary>
+    /// A Parquet file as a <c>batches</c> ticket meets it: the footer, every column chunk's range, then each row group
+    /// decoded the way the worker does (pages checked, then Parquet.Net), when the decode budget would let it.
+    /// </summary>
+    public static void Parquet(byte[] input)
+    {
+        const string path = "/fuzz.parquet";
+        try
+        {
+            ParquetFooter parquet = ParquetFooter.ReadAsync(ReaderOf(input), input.Length, path, CancellationToken.None).GetAwaiter().GetResult();
+            _ = parquet.Layout.ChunkRanges(null);
+            Parquet.Schema.DataField[] fields = ParquetBatches.Select(parquet.Schema, null, path);
+            Apache.Arrow.Schema schema = ParquetBatches.SchemaFor(fields, path);
+            foreach (int rowGroup in ParquetBatches.RowGroups(parquet.Metadata, null, path))
+            {
+                if (parquet.DecodeEstimate(rowGroup, fields) <= DecodeBudgetBytes)
+                {
+                    foreach (Apache.Arrow.RecordBatch batch in parquet.DecodeAsync(rowGroup, fields, schema, 1 << 20, CancellationToken.None).GetAwaiter().GetResult())
+                    {
+                        batch.Dispose();
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is FileLayoutException or TicketException)
+        {
+            // InvalidArgument naming the file (or a named per-file failure of a load job).
+        }
+    }
+
+    /// <summary>An Arrow IPC file's footer and schema, then every block's message, checked as a batch is before pass-through.</summary>
+    public static void Arrow(byte[] input)
+    {
+        try
+        {
+            ReadAt read = ReaderOf(input);
+            if (!ArrowFileLayout.IsArrowFileAsync(read, input.Length, CancellationToken.None).GetAwaiter().GetResult())
+            {
+                return;
+            }
+
+            ArrowFileLayout layout = ArrowFileLayout.ReadAsync(read, input.Length, "/fuzz.arrow", CancellationToken.None).GetAwaiter().GetResult();
+            foreach (ArrowFileLayout.Block block in layout.Dictionaries.Concat(layout.Batches))
+            {
+                _ = ArrowMessageCheck.Block(input.AsSpan((int)block.Offset, (int)block.Length), block, "/fuzz.arrow");
+            }
+        }
+        catch (FileLayoutException)
+        {
+            // InvalidArgument, naming the file.
+        }
+    }
+
+    /// <summary>An HTTP Range header against a file length (the first 8 bytes), which never throws.</summary>
+    public static void Range(byte[] input)
+    {
+        if (input.Length < 8)
+        {
+            return;
+        }
+
+        long length = Math.Abs(BitConverter.ToInt64(input, 0) % (1L << 50));
+        string header = Encoding.UTF8.GetString(input, 8, input.Length - 8);
+        if (ByteRange.Parse(header, length, out ByteRange range, out _) is ByteRange.Outcome.Partial or ByteRange.Outcome.Whole
+            && (range.Start < 0 || range.Length < 0 || range.Start + range.Length > length))
+        {
+            throw new InvalidOperationException($"Range '{header}' of a {length}-byte file gave {range.Start}+{range.Length}");
+        }
+    }
+
+    /// <summary>A <c>--mount PREFIX=URI</c> specification.</summary>
+    public static void Mount(byte[] input)
+    {
+        try
+        {
+            _ = MountSpec.Parse(Encoding.UTF8.GetString(input), ConsistencyMode.Ttl, TimeSpan.FromSeconds(60));
+        }
+        catch (FormatException)
+        {
+            // A usage error naming the option.
+        }
+    }
+
+    /// <summary>Reads of a byte array; a read outside it means a parser computed a range it should have refused.</summary>
+    private static ReadAt ReaderOf(byte[] bytes) => (offset, destination, _) =>
+    {
+        if (offset < 0 || offset > bytes.Length || destination.Length > bytes.Length - offset)
+        {
+            throw new InvalidOperationException($"a parser read {destination.Length} bytes at {offset} of a {bytes.Length}-byte file");
+        }
+
+        bytes.AsMemory((int)offset, destination.Length).CopyTo(destination);
+        return ValueTask.CompletedTask;
+    };
+}
