@@ -16,7 +16,7 @@ namespace Dora.Fuzz;
 public static class FuzzTargets
 {
     /// <summary>
-    /// The decode memory a row group may take here; the worker's budget (512 MiB by default) refuses larger ones before
+    /// The decode memory a row group may take here; the worker's budget (at least 512 MiB) refuses larger ones before
     /// decoding, and a fuzzing process should not spend more.
     /// </summary>
     private const long DecodeBudgetBytes = 64 << 20;

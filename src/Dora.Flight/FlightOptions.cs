@@ -20,11 +20,25 @@ public sealed record FlightOptions
 
     /// <summary>
     /// Memory all <c>batches</c> DoGets of the worker may use at once to decode (Parquet row groups, oversized Arrow
-    /// batches): 512 MiB by default. A call takes its row group's estimated share before decoding it, waits (at most
-    /// <see cref="DecodeWait"/>) while others hold the budget, and gives it back as soon as the row group is sent or the
-    /// call ends, cancelled or not. A row group estimated above the whole budget is refused with RESOURCE_EXHAUSTED.
+    /// batches): by default <see cref="DefaultDecodeMemoryBytes"/>. A call takes its row group's estimated share before
+    /// decoding it, waits (at most <see cref="DecodeWait"/>) while others hold the budget, and gives it back as soon as
+    /// the row group is sent or the call ends, cancelled or not. A row group estimated above the whole budget is refused
+    /// with RESOURCE_EXHAUSTED.
     /// </summary>
-    public long DecodeMemoryBytes { get; init; } = 512L << 20;
+    public long DecodeMemoryBytes { get; init; } = DefaultDecodeMemoryBytes;
+
+    /// <summary>Smallest decoding budget accepted: 16 MiB.</summary>
+    public const long MinDecodeMemoryBytes = 16L << 20;
+
+    /// <summary>The default budget is never below 512 MiB, whatever the memory.</summary>
+    public const long MinDefaultDecodeMemoryBytes = 512L << 20;
+
+    /// <summary>
+    /// A quarter of the memory this process may use (the machine's, or its container's limit, as the GC sees it), and
+    /// at least <see cref="MinDefaultDecodeMemoryBytes"/>: 6 GiB on a 24 GiB machine, enough to decode a few row groups
+    /// of Spark's 128 MiB default at once while the page cache and the rest of the worker keep the other three quarters.
+    /// </summary>
+    public static long DefaultDecodeMemoryBytes { get; } = Math.Max(MinDefaultDecodeMemoryBytes, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);
 
     /// <summary>How long a DoGet waits for decoding memory before it fails with RESOURCE_EXHAUSTED (try again): 30 s.</summary>
     public TimeSpan DecodeWait { get; init; } = TimeSpan.FromSeconds(30);
@@ -57,7 +71,7 @@ public sealed record FlightOptions
             throw new ArgumentException("FlightOptions.AuthToken must be 1 to 1024 characters, or null for none.");
         }
 
-        if (DecodeMemoryBytes < 16 << 20 || DecodeWait < TimeSpan.Zero)
+        if (DecodeMemoryBytes < MinDecodeMemoryBytes || DecodeWait < TimeSpan.Zero)
         {
             throw new ArgumentException($"FlightOptions.DecodeMemoryBytes must be at least 16 MiB (was {DecodeMemoryBytes}) and DecodeWait not negative.");
         }

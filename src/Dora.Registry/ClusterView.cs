@@ -29,6 +29,9 @@ public sealed class ClusterView : IAsyncDisposable
     /// <summary>Workers that vanished without leaving on purpose, kept on the ring until their deadline.</summary>
     private readonly Dictionary<string, (WorkerRecord Record, DateTimeOffset Until)> _departing = new(StringComparer.Ordinal);
 
+    /// <summary>This view's own meter (several views in one process each have one of <see cref="MeterName"/>).</summary>
+    internal Meter Meter => _meter;
+
     private ClusterView(IClusterRegistry registry, IMembershipWatch watch, ClusterViewOptions options, ILogger logger)
     {
         _registry = registry;

@@ -111,6 +111,7 @@ public sealed class LocalClusterCommandTests : IAsyncLifetime, IDisposable
     [InlineData(new[] { "ls", "/", "--token", "--json" }, 2, "option '--token' needs a value, not the option '--json'")]
     [InlineData(new[] { "ls", "/", "--limit", "5", "--limit", "6" }, 2, "'--limit' expects a single argument")]
     [InlineData(new[] { "local", "--cache-size", "1MiB", "--page-size", "1MiB" }, 2, "option '--cache-size' (1 MiB) must hold at least 4 pages")]
+    [InlineData(new[] { "local", "--flight-decode-memory", "1MiB" }, 2, "option '--flight-decode-memory' must be at least 16 MiB (was 1 MiB)")]
     [InlineData(new[] { "frobnicate" }, 2, "Unrecognized command or argument 'frobnicate'")]
     [InlineData(new[] { "worker", "--registry", "static:none.json", "--mount", "lake" }, 2, "is not PREFIX=URI")]
     [InlineData(new[] { "worker", "--registry", "static:none.json", "--mount", "/lake=ftp://host/x" }, 2, "is not a file:// or s3:// URI")]

@@ -19,7 +19,7 @@ public sealed class EtcdOutageTests : EtcdTest
         await using ClusterView view = await ClusterView.StartAsync(client, new ClusterViewOptions(), Harness.Log, default).Within();
         Assert.Equal("w-1", view.OwnerOf("/data/a.parquet").Id);
 
-        using var connectedGauge = new GaugeReader(ClusterView.MeterName, "dora.registry.connected");
+        using var connectedGauge = new GaugeReader(view.Meter, "dora.registry.connected");
         Assert.Equal(1, connectedGauge.Read());
         await Harness.Etcd.StopAsync();
         await Eventually.TrueAsync(() => !view.IsRegistryConnected, "the client notices etcd is gone");

@@ -8,11 +8,13 @@ internal sealed class GaugeReader : IDisposable
     private readonly MeterListener _listener = new();
     private long _value = -1;
 
-    public GaugeReader(string meter, string instrument)
+    /// <summary>Reads <paramref name="instrument"/> of this <paramref name="meter"/> instance only: other instances of the
+    /// same meter name (other tests' views, running at the same time) are not listened to.</summary>
+    public GaugeReader(Meter meter, string instrument)
     {
         _listener.InstrumentPublished = (published, listener) =>
         {
-            if (published.Meter.Name == meter && published.Name == instrument)
+            if (ReferenceEquals(published.Meter, meter) && published.Name == instrument)
             {
                 listener.EnableMeasurementEvents(published);
             }
