@@ -82,32 +82,46 @@ public static class FuzzTargets
     }
 
     /// <summary>
-    /// A Parquet file as a <c>batches</c> ticket meets it: the footer, every column chunk's range, then each row group
-    /// decoded the way the worker does (pages checked, then Parquet.Net), when the decode budget would let it.
+    /// A Parquet file as the scheduler's planner and a <c>batches</c> ticket meet it: Dora's checked footer and every
+    /// column chunk's range, then every row group decoded by Arrow's Parquet reader in small batches. The decoder is
+    /// native code that afl cannot see into; what the target checks is that no input crashes or hangs the process and
+    /// every failure is one the worker reports as the file's problem.
     /// </summary>
     public static void Parquet(byte[] input)
     {
         const string path = "/fuzz.parquet";
         try
         {
-            ParquetFooter parquet = ParquetFooter.ReadAsync(ReaderOf(input), input.Length, path, CancellationToken.None).GetAwaiter().GetResult();
-            _ = parquet.Layout.ChunkRanges(null);
-            Parquet.Schema.DataField[] fields = ParquetBatches.Select(parquet.Schema, null, path);
-            Apache.Arrow.Schema schema = ParquetBatches.SchemaFor(fields, path);
-            foreach (int rowGroup in ParquetBatches.RowGroups(parquet.Metadata, null, path))
+            ParquetLayout layout = ParquetLayout.ReadAsync(ReaderOf(input), input.Length, path, CancellationToken.None).GetAwaiter().GetResult();
+            _ = layout.ChunkRanges(null);
+        }
+        catch (FileLayoutException)
+        {
+            // A load job's named per-file failure.
+        }
+
+        try
+        {
+            using var parquet = new Dora.Flight.Columnar.ParquetArrowFile(new MemoryStream(input, writable: false), path, batchRows: 1024);
+            var selection = parquet.Columns.Select(null);
+            _ = parquet.SchemaOf(selection);
+            foreach (int rowGroup in parquet.RowGroups(null))
             {
-                if (parquet.DecodeEstimate(rowGroup, fields) <= DecodeBudgetBytes)
+                if (parquet.UncompressedBytes(rowGroup, null) > DecodeBudgetBytes)
                 {
-                    foreach (Apache.Arrow.RecordBatch batch in parquet.DecodeAsync(rowGroup, fields, schema, 1 << 20, CancellationToken.None).GetAwaiter().GetResult())
-                    {
-                        batch.Dispose();
-                    }
+                    continue;
+                }
+
+                using Apache.Arrow.Ipc.IArrowArrayStream batches = parquet.Read(rowGroup, selection);
+                while (batches.ReadNextRecordBatchAsync().AsTask().GetAwaiter().GetResult() is { } batch)
+                {
+                    batch.Dispose();
                 }
             }
         }
-        catch (Exception e) when (e is FileLayoutException or TicketException)
+        catch (Exception e) when (e is FileLayoutException or TicketException || Dora.Flight.DecodeFailures.IsDamage(e))
         {
-            // InvalidArgument naming the file (or a named per-file failure of a load job).
+            // InvalidArgument naming the file.
         }
     }
 

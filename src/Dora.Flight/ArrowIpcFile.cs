@@ -39,6 +39,16 @@ internal sealed class ArrowIpcFile
     public static Task<bool> IsArrowFileAsync(StorageEngine engine, OpenedFile file, CancellationToken cancellationToken) =>
         ArrowFileLayout.IsArrowFileAsync(EngineReads.ReaderOf(engine, file), file.Length, cancellationToken);
 
+    /// <summary>Arrow IPC batches go out as stored, whole: a ticket that selects columns cannot be served.</summary>
+    /// <exception cref="TicketException">The ticket names columns.</exception>
+    public static void RefuseColumns(OpenedFile file, DoraTicket ticket)
+    {
+        if (ticket.Columns is not null)
+        {
+            throw new TicketException($"'{file.Path}' is an Arrow IPC file: its batches are served whole, without \"columns\"");
+        }
+    }
+
     /// <summary>Reads the file's footer and schema message.</summary>
     public static async Task<ArrowIpcFile> OpenAsync(StorageEngine engine, OpenedFile file, CancellationToken cancellationToken) =>
         new(engine, file, await ArrowFileLayout.ReadAsync(EngineReads.ReaderOf(engine, file), file.Length, file.Path.Value, cancellationToken).ConfigureAwait(false));
@@ -53,27 +63,5 @@ internal sealed class ArrowIpcFile
     }
 
     /// <summary>Arrow's own reader over the file, for batches that must be re-encoded; the caller disposes it.</summary>
-    public ArrowFileReader OpenReader() => new(new EngineStream(_engine, File), leaveOpen: false);
-
-    /// <summary>A seekable read-only stream whose reads are positioned reads through the storage engine.</summary>
-    private sealed class EngineStream(StorageEngine engine, OpenedFile file) : ReadOnlyFileStream(file.Length)
-    {
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (Position >= file.Length)
-            {
-                return 0;
-            }
-
-            int read = await engine.ReadAsync(file, Position, buffer[..(int)Math.Min(buffer.Length, file.Length - Position)], cancellationToken).ConfigureAwait(false);
-            Position += read;
-            return read;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) =>
-            throw new NotSupportedException("Arrow IPC files are read asynchronously through the cache.");
-    }
+    public ArrowFileReader OpenReader(CancellationToken cancellationToken) => new(new EngineStream(_engine, File, cancellationToken), leaveOpen: false);
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using Apache.Arrow;
 using Dora.Core.Resources;
 using Dora.Flight.Ipc;
+using Dora.Flight.Columnar;
 using Dora.Flight.Protocol;
 using Dora.Formats;
 using Dora.Worker.Reading;
@@ -16,36 +17,107 @@ namespace Dora.Flight;
 /// </summary>
 internal sealed class BatchStreams(StorageEngine engine, FlightOptions options, ByteBudget decodeBudget)
 {
+    /// <summary>
+    /// Copies of a batch's data that exist at once while it is sent: Arrow's decoded arrays, the IPC encoding, and the
+    /// halves a batch is split into when its message would pass the limit (values decoded from dictionary pages can
+    /// also outgrow their Parquet size).
+    /// </summary>
+    private const int DecodedCopiesPerBatch = 4;
+
+    /// <summary>
+    /// A Parquet file's row groups decoded by Arrow's Parquet reader, a batch at a time: the batch's row count is sized
+    /// from the footer so a batch holds about one message of data, and the call leases the memory for one batch in
+    /// flight (its column buffers and the decoded and encoded batch) for as long as it runs. A row group of any size
+    /// streams; nothing holds it whole.
+    /// </summary>
     public async Task SendParquetAsync(OpenedFile file, DoraTicket ticket, IAsyncStreamWriter<FlightData> stream, CancellationToken cancellationToken)
     {
-        string path = file.Path.Value;
-        ParquetFooter parquet = await ParquetFooter.ReadAsync(engine, file, cancellationToken).ConfigureAwait(false);
-        Parquet.Schema.DataField[] fields = ParquetBatches.Select(parquet.Schema, ticket.Columns, path);
-        Schema schema = ParquetBatches.SchemaFor(fields, path);
-        IReadOnlyList<int> rowGroups = ParquetBatches.RowGroups(parquet.Metadata, ticket.RowGroups, path);
-
-        using var encoder = new IpcEncoder(schema);
-        var sender = new BatchSender(encoder, stream, options);
-        await stream.WriteMessageAsync(encoder.SchemaMessage).ConfigureAwait(false);
-        foreach (int rowGroup in rowGroups)
+        (ParquetArrowFile parquet, ParquetColumns.Selection selection, IReadOnlyList<int> rowGroups, long batchRows) = await OpenParquetAsync(file, ticket, cancellationToken).ConfigureAwait(false);
+        using (parquet)
         {
-            using ByteBudget.Lease memory = await decodeBudget.AcquireAsync(parquet.DecodeEstimate(rowGroup, fields), options.DecodeWait, cancellationToken).ConfigureAwait(false);
-            List<RecordBatch> batches = await parquet.DecodeAsync(rowGroup, fields, schema, options.BatchDataBytes, cancellationToken).ConfigureAwait(false);
-            try
+            Schema schema = parquet.SchemaOf(selection);
+            long bytesPerRow = BytesPerRow(parquet, rowGroups, selection);
+            long estimate = ((selection.Leaves?.Length ?? parquet.Columns.LeafCount) * 2 * ParquetArrowFile.ColumnBufferBytes) + (batchRows * bytesPerRow * DecodedCopiesPerBatch);
+            using ByteBudget.Lease memory = await decodeBudget.AcquireAsync(Math.Min(estimate, decodeBudget.Capacity), options.DecodeWait, cancellationToken).ConfigureAwait(false);
+            using var encoder = new IpcEncoder(schema);
+            await stream.WriteMessageAsync(encoder.SchemaMessage).ConfigureAwait(false);
+            foreach (int rowGroup in rowGroups)
             {
-                foreach (RecordBatch batch in batches)
-                {
-                    await sender.SendAsync(batch).ConfigureAwait(false);
-                }
-            }
-            finally
-            {
-                foreach (RecordBatch batch in batches)
-                {
-                    batch.Dispose();
-                }
+                await SendRowGroupAsync(parquet, rowGroup, selection, schema, encoder, stream, cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    private async Task SendRowGroupAsync(ParquetArrowFile parquet, int rowGroup, ParquetColumns.Selection selection, Schema schema, IpcEncoder encoder, IAsyncStreamWriter<FlightData> stream, CancellationToken cancellationToken)
+    {
+        string piece = $"row group {rowGroup} of '{parquet.Path}'";
+        var sender = new BatchSender(encoder, stream, options, piece);
+        long row = 0;
+        try
+        {
+            using Apache.Arrow.Ipc.IArrowArrayStream batches = parquet.Read(rowGroup, selection);
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using RecordBatch? batch = await batches.ReadNextRecordBatchAsync(cancellationToken).ConfigureAwait(false);
+                if (batch is null)
+                {
+                    break;
+                }
+
+                await sender.SendAsync(selection.Order(batch, schema), row).ConfigureAwait(false);
+                row += batch.Length;
+            }
+        }
+        catch (Exception e) when (DecodeFailures.IsDamage(e))
+        {
+            throw DecodeFailures.Describe($"{piece} (after row {row})", e);
+        }
+    }
+
+    /// <summary>
+    /// Opens the file and resolves the ticket against it, at a batch size that puts about one message of data in each
+    /// batch. The footer says how wide a row of the selected columns is; the file is opened again only when that width
+    /// asks for another batch size than the default.
+    /// </summary>
+    private async Task<(ParquetArrowFile, ParquetColumns.Selection, IReadOnlyList<int>, long)> OpenParquetAsync(OpenedFile file, DoraTicket ticket, CancellationToken cancellationToken)
+    {
+        ParquetArrowFile parquet = await ParquetArrowFile.OpenAsync(engine, file, options.MaxBatchRows, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ParquetColumns.Selection selection = parquet.Columns.Select(ticket.Columns);
+            IReadOnlyList<int> rowGroups = parquet.RowGroups(ticket.RowGroups);
+            long batchRows = Math.Clamp(options.BatchDataBytes / BytesPerRow(parquet, rowGroups, selection), 1, options.MaxBatchRows);
+            if (batchRows == options.MaxBatchRows)
+            {
+                return (parquet, selection, rowGroups, batchRows);
+            }
+
+            parquet.Dispose();
+            parquet = await ParquetArrowFile.OpenAsync(engine, file, batchRows, cancellationToken).ConfigureAwait(false);
+            return (parquet, selection, rowGroups, batchRows);
+        }
+        catch
+        {
+            parquet.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The widest row of the selected columns among the row groups, in uncompressed Parquet bytes (at least 1).</summary>
+    private static long BytesPerRow(ParquetArrowFile parquet, IReadOnlyList<int> rowGroups, ParquetColumns.Selection selection)
+    {
+        long widest = 1;
+        foreach (int rowGroup in rowGroups)
+        {
+            long rows = parquet.RowsIn(rowGroup);
+            if (rows > 0)
+            {
+                widest = Math.Max(widest, parquet.UncompressedBytes(rowGroup, selection.Leaves) / rows);
+            }
+        }
+
+        return widest;
     }
 
     /// <summary>
@@ -54,10 +126,7 @@ internal sealed class BatchStreams(StorageEngine engine, FlightOptions options, 
     /// </summary>
     public async Task SendArrowAsync(OpenedFile file, DoraTicket ticket, IAsyncStreamWriter<FlightData> stream, CancellationToken cancellationToken)
     {
-        if (ticket.Columns is not null)
-        {
-            throw new TicketException($"'{file.Path}' is an Arrow IPC file: its batches are served whole, without \"columns\"");
-        }
+        ArrowIpcFile.RefuseColumns(file, ticket);
 
         ArrowIpcFile ipc = await ArrowIpcFile.OpenAsync(engine, file, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<int> indexes = ticket.RowGroups ?? [.. Enumerable.Range(0, ipc.Layout.Batches.Count)];
@@ -91,7 +160,7 @@ internal sealed class BatchStreams(StorageEngine engine, FlightOptions options, 
                     continue;
                 }
 
-                reader ??= ipc.OpenReader();
+                reader ??= ipc.OpenReader(cancellationToken);
                 using ByteBudget.Lease memory = await decodeBudget.AcquireAsync(2 * block.Length, options.DecodeWait, cancellationToken).ConfigureAwait(false);
                 RecordBatch batch;
                 try
@@ -106,7 +175,7 @@ internal sealed class BatchStreams(StorageEngine engine, FlightOptions options, 
                 using (batch)
                 using (var encoder = new IpcEncoder(batch.Schema))
                 {
-                    await new BatchSender(encoder, stream, options, recordBatchesOnly: true).SendAsync(batch).ConfigureAwait(false);
+                    await new BatchSender(encoder, stream, options, $"record batch {index} of '{file.Path}'", recordBatchesOnly: true).SendAsync(batch, 0).ConfigureAwait(false);
                 }
             }
         }

@@ -15,5 +15,13 @@ internal static class DecodeFailures
         error is not (OperationCanceledException or DoraException or TicketException or FileLayoutException or RpcException or OutOfMemoryException);
 
     public static FileLayoutException Describe(string piece, Exception error) =>
-        new($"{piece} cannot be decoded ({error.GetType().Name}: {error.Message}); the file is damaged or uses something the decoder does not support");
+        new($"{piece} cannot be decoded ({Reason(error)}); the file is damaged or uses something the decoder does not support");
+
+    /// <summary>
+    /// What went wrong, in the decoder's words: Arrow's C++ reader says it plainly (<c>Invalid: ...</c>, through
+    /// ParquetSharp's exception), a .NET decoder's exception type says what kind of failure it was.
+    /// </summary>
+    public static string Reason(Exception error) => error is ParquetSharp.ParquetException
+        ? error.Message.Split('\n', 2)[0].Trim()
+        : $"{error.GetType().Name}: {error.Message}";
 }

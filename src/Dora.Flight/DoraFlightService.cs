@@ -66,8 +66,8 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
         new() { Schema = (await GetFlightInfo(request, context).ConfigureAwait(false)).Schema };
 
     /// <summary>
-    /// ListFlights: every file under the criteria's path (a directory, recursively, or one file), as PATH flights;
-    /// an empty criteria lists from the root. At most 100,000 flights per call.
+    /// ListFlights: every file under the criteria's path (a directory, recursively, or one file), each described as
+    /// GetFlightInfo(PATH) describes it; an empty criteria lists from the root. At most 100,000 flights per call.
     /// </summary>
     public override Task ListFlights(Criteria request, IServerStreamWriter<FlightInfo> responseStream, ServerCallContext context)
     {
@@ -82,7 +82,7 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
             var status = await Engine.GetStatusAsync(root, cancellationToken).ConfigureAwait(false);
             if (!status.IsDirectory)
             {
-                await responseStream.WriteAsync(PathFlight(root, status.Length)).ConfigureAwait(false);
+                await responseStream.WriteAsync(await _infos.ListedAsync(root, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
                 return;
             }
 
@@ -105,7 +105,7 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
                         }
                         else if (listed++ < MaxListedFlights)
                         {
-                            await responseStream.WriteAsync(PathFlight(child, entry.Length)).ConfigureAwait(false);
+                            await responseStream.WriteAsync(await _infos.ListedAsync(child, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
                         }
                     }
 
@@ -115,10 +115,6 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
             }
         });
     }
-
-    /// <summary>A listed file: its PATH descriptor and range endpoints (GetFlightInfo on the path describes its batches).</summary>
-    private FlightInfo PathFlight(DoraPath path, long length) =>
-        _infos.Range(new FlightDescriptor { Type = FlightDescriptor.Types.DescriptorType.Path, Path = { path.Value } }, path.Value, 0, length);
 
     /// <summary>
     /// Handshake: with a token configured the client proves it by the payload or the authorization header, and gets the
@@ -175,6 +171,12 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
         catch (Exception e) when (ToStatus(e) is { } status)
         {
             throw new RpcException(status);
+        }
+        catch (Exception e) when (e is not (OperationCanceledException or RpcException))
+        {
+            // A fault of the worker itself: the caller learns what failed (never a bare UNKNOWN), the log keeps the trace.
+            FlightLog.CallFailed(flight.Logger, method, e);
+            throw new RpcException(new Status(StatusCode.Internal, $"{method} failed inside the worker ({e.GetType().Name}: {e.Message})"));
         }
         finally
         {

@@ -14,6 +14,8 @@ public sealed class FlightContext(WorkerEndpointContext worker, FlightOptions op
 
     public string WorkerId => worker.WorkerId;
 
+    public Microsoft.Extensions.Logging.ILogger Logger => worker.Logger;
+
     /// <summary>Memory for decoding, shared by every call of this worker (<see cref="FlightOptions.DecodeMemoryBytes"/>).</summary>
     public ByteBudget DecodeBudget { get; } = CreateBudget(worker, options);
 

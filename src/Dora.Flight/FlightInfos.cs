@@ -1,4 +1,5 @@
 using Dora.Core.Paths;
+using Dora.Flight.Columnar;
 using Dora.Flight.Protocol;
 using Dora.Formats;
 using Dora.Worker.Reading;
@@ -26,8 +27,9 @@ internal sealed class FlightInfos(FlightContext flight)
         };
         if (ticket.Kind == "batches")
         {
+            OpenedFile opened = await Engine.OpenAsync(DoraPath.Parse(ticket.Path), cancellationToken).ConfigureAwait(false);
             bool wholeFile = descriptor.Type == FlightDescriptor.Types.DescriptorType.Path;
-            return await BatchesAsync(descriptor, ticket, fallBackToRange: wholeFile, cancellationToken).ConfigureAwait(false);
+            return await BatchesAsync(descriptor, opened, ticket, wholeFile, cancellationToken).ConfigureAwait(false);
         }
 
         (OpenedFile file, long offset, long end) = await TicketRanges.OpenAsync(Engine, ticket, cancellationToken).ConfigureAwait(false);
@@ -35,36 +37,54 @@ internal sealed class FlightInfos(FlightContext flight)
     }
 
     /// <summary>
-    /// A Parquet file (or a batches command): its Arrow schema and one <c>batches</c> endpoint per row group at the
-    /// owner. A PATH that is not Parquet, or has columns batches cannot decode, is described as raw ranges instead.
+    /// A listed file as <c>GetFlightInfo(PATH)</c> describes it. A Parquet or Arrow file whose footer cannot be read is
+    /// listed with its <c>range</c> endpoints and <c>app_metadata</c> <c>{"error": why}</c> (GetFlightInfo on it fails
+    /// with that reason), so one damaged file neither ends the listing nor hides among the readable ones.
     /// </summary>
-    private async Task<FlightInfo> BatchesAsync(FlightDescriptor descriptor, DoraTicket ticket, bool fallBackToRange, CancellationToken cancellationToken)
+    public async Task<FlightInfo> ListedAsync(DoraPath path, CancellationToken cancellationToken)
     {
-        DoraPath path = DoraPath.Parse(ticket.Path);
+        var descriptor = new FlightDescriptor { Type = FlightDescriptor.Types.DescriptorType.Path, Path = { path.Value } };
         OpenedFile file = await Engine.OpenAsync(path, cancellationToken).ConfigureAwait(false);
-        if (ticket.Columns is null && await ArrowIpcFile.IsArrowFileAsync(Engine, file, cancellationToken).ConfigureAwait(false))
+        try
+        {
+            return await BatchesAsync(descriptor, file, new DoraTicket { Kind = "batches", Path = path.Value }, wholeFile: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FileLayoutException e)
+        {
+            FlightInfo info = Range(descriptor, path.Value, 0, file.Length);
+            info.AppMetadata = ByteString.CopyFrom(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["error"] = e.Message }));
+            return info;
+        }
+    }
+
+    /// <summary>
+    /// A <c>batches</c> request: a Parquet file's Arrow schema and one endpoint per chosen row group, or an Arrow IPC
+    /// file's schema and one endpoint per record batch, at the owner. A file that is neither is described as raw
+    /// ranges for a whole-file PATH, and refused for a batches command. Every endpoint described here is served.
+    /// </summary>
+    private async Task<FlightInfo> BatchesAsync(FlightDescriptor descriptor, OpenedFile file, DoraTicket ticket, bool wholeFile, CancellationToken cancellationToken)
+    {
+        string path = file.Path.Value;
+        if (await ArrowIpcFile.IsArrowFileAsync(Engine, file, cancellationToken).ConfigureAwait(false))
         {
             return await ArrowAsync(descriptor, file, ticket, cancellationToken).ConfigureAwait(false);
         }
 
-        ParquetFooter parquet;
-        Apache.Arrow.Schema schema;
-        try
+        if (!await ParquetLayout.IsParquetFileAsync(EngineReads.ReaderOf(Engine, file), file.Length, cancellationToken).ConfigureAwait(false))
         {
-            parquet = await ParquetFooter.ReadAsync(Engine, file, cancellationToken).ConfigureAwait(false);
-            schema = ParquetBatches.SchemaFor(ParquetBatches.Select(parquet.Schema, ticket.Columns, path.Value), path.Value);
-        }
-        catch (Exception e) when (fallBackToRange && e is TicketException or FileLayoutException)
-        {
-            return Range(descriptor, path.Value, 0, file.Length);
+            return wholeFile
+                ? Range(descriptor, path, 0, file.Length)
+                : throw new TicketException($"'{path}' is neither a Parquet nor an Arrow IPC file: batches cannot decode it; read it with range tickets");
         }
 
-        var info = NewInfo(descriptor, Ipc.IpcEncoder.EncapsulatedSchema(schema), file.Length);
-        string location = flight.OwnerUri(path.Value);
-        foreach (int rowGroup in ParquetBatches.RowGroups(parquet.Metadata, ticket.RowGroups, path.Value))
+        using ParquetArrowFile parquet = await ParquetArrowFile.OpenAsync(Engine, file, flight.Options.MaxBatchRows, cancellationToken).ConfigureAwait(false);
+        ParquetColumns.Selection selection = parquet.Columns.Select(ticket.Columns);
+        var info = NewInfo(descriptor, Ipc.IpcEncoder.EncapsulatedSchema(parquet.SchemaOf(selection)), file.Length);
+        string location = flight.OwnerUri(path);
+        foreach (int rowGroup in parquet.RowGroups(ticket.RowGroups))
         {
-            info.Endpoint.Add(Endpoint(new DoraTicket { Kind = "batches", Path = path.Value, RowGroups = [rowGroup], Columns = ticket.Columns }, location));
-            info.TotalRecords += parquet.Metadata.RowGroups[rowGroup].NumRows;
+            info.Endpoint.Add(Endpoint(new DoraTicket { Kind = "batches", Path = path, RowGroups = [rowGroup], Columns = ticket.Columns }, location));
+            info.TotalRecords += parquet.RowsIn(rowGroup);
         }
 
         return info;
@@ -91,6 +111,7 @@ internal sealed class FlightInfos(FlightContext flight)
     /// <summary>An Arrow IPC file: its schema and one endpoint per record batch (total records left unknown: -1).</summary>
     private async Task<FlightInfo> ArrowAsync(FlightDescriptor descriptor, OpenedFile file, DoraTicket ticket, CancellationToken cancellationToken)
     {
+        ArrowIpcFile.RefuseColumns(file, ticket);
         ArrowIpcFile ipc = await ArrowIpcFile.OpenAsync(Engine, file, cancellationToken).ConfigureAwait(false);
         var info = NewInfo(descriptor, ipc.Layout.EncapsulatedSchema, file.Length);
         info.TotalRecords = -1;

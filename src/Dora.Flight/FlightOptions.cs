@@ -15,6 +15,12 @@ public sealed record FlightOptions
     /// <summary>Data bytes per range batch and decoded bytes per record batch: room is left for offsets and headers.</summary>
     internal int BatchDataBytes => MaxMessageBytes - Math.Min(256 << 10, MaxMessageBytes / 4);
 
+    /// <summary>
+    /// Most rows in one decoded Parquet batch: 65,536. Narrower rows fill a batch up to this count; wider ones get
+    /// fewer rows, so a batch holds about one message of data (<see cref="BatchDataBytes"/>).
+    /// </summary>
+    public int MaxBatchRows { get; init; } = 64 << 10;
+
     /// <summary>Largest range one FlightInfo endpoint covers: 64 MiB, so big reads spread over several DoGet calls.</summary>
     public long MaxEndpointBytes { get; init; } = 64L << 20;
 
@@ -74,6 +80,11 @@ public sealed record FlightOptions
         if (DecodeMemoryBytes < MinDecodeMemoryBytes || DecodeWait < TimeSpan.Zero)
         {
             throw new ArgumentException($"FlightOptions.DecodeMemoryBytes must be at least 16 MiB (was {DecodeMemoryBytes}) and DecodeWait not negative.");
+        }
+
+        if (MaxBatchRows < 1)
+        {
+            throw new ArgumentException($"FlightOptions.MaxBatchRows must be at least 1 (was {MaxBatchRows}).");
         }
 
         if (MaxMessageBytes < 64 << 10 || MaxEndpointBytes < 1 << 20)

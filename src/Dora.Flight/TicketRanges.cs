@@ -29,13 +29,13 @@ internal static class TicketRanges
             return (file, block.Offset, block.Offset + block.Length);
         }
 
-        ParquetFooter parquet = await ParquetFooter.ReadAsync(engine, file, cancellationToken).ConfigureAwait(false);
         if (string.IsNullOrEmpty(ticket.Column))
         {
             throw new TicketException("a chunk ticket of a Parquet file needs \"column\"");
         }
 
-        (long start, long size) = parquet.Layout.ChunkRange(ticket.RowGroup!.Value, ticket.Column);
+        ParquetLayout parquet = await ParquetLayout.ReadAsync(EngineReads.ReaderOf(engine, file), file.Length, file.Path.Value, cancellationToken).ConfigureAwait(false);
+        (long start, long size) = parquet.ChunkRange(ticket.RowGroup!.Value, ticket.Column);
         return (file, start, start + size);
     }
 }

@@ -44,20 +44,8 @@ public sealed class ArrowFileLayout
     private static ReadOnlySpan<byte> Magic => "ARROW1"u8;
 
     /// <summary>True when the file starts and ends with the Arrow IPC file magic.</summary>
-    public static async Task<bool> IsArrowFileAsync(ReadAt read, long length, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(read);
-        if (length < 18)
-        {
-            return false;
-        }
-
-        byte[] head = new byte[6];
-        byte[] tail = new byte[6];
-        await read(0, head, cancellationToken).ConfigureAwait(false);
-        await read(length - 6, tail, cancellationToken).ConfigureAwait(false);
-        return head.AsSpan().SequenceEqual(Magic) && tail.AsSpan().SequenceEqual(Magic);
-    }
+    public static Task<bool> IsArrowFileAsync(ReadAt read, long length, CancellationToken cancellationToken) =>
+        FileMagic.MatchesAsync(read, length, 18, [.. Magic], [[.. Magic]], cancellationToken);
 
     /// <summary>Reads the footer (flatbuffer <c>Footer</c>: field 2 the dictionary blocks, field 3 the record batch blocks) and the schema message.</summary>
     /// <exception cref="FileLayoutException">The footer or the schema message is damaged.</exception>

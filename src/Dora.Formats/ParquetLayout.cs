@@ -42,6 +42,13 @@ public sealed class ParquetLayout
 
     private static ReadOnlySpan<byte> Magic => "PAR1"u8;
 
+    /// <summary>
+    /// True when the file starts with the Parquet magic and ends with the plain (<c>PAR1</c>) or the encrypted-footer
+    /// (<c>PARE</c>) magic: a file that claims to be Parquet, whether or not the rest of it can be read.
+    /// </summary>
+    public static Task<bool> IsParquetFileAsync(ReadAt read, long length, CancellationToken cancellationToken) =>
+        FileMagic.MatchesAsync(read, length, 12, [.. Magic], [[.. Magic], [.. "PARE"u8]], cancellationToken);
+
     /// <exception cref="FileLayoutException">The file is not a Parquet file, or its footer is damaged.</exception>
     public static async Task<ParquetLayout> ReadAsync(ReadAt read, long length, string path, CancellationToken cancellationToken)
     {
