@@ -22,15 +22,20 @@ if ! command -v etcd >/dev/null 2>&1; then
   $sudo systemctl disable --now etcd >/dev/null 2>&1 || true
 fi
 
-# The S3 tests run a real S3-compatible server: the s3rver npm package, installed here (node and npm are required).
-if [ ! -f tests/.tools/node_modules/s3rver/bin/s3rver.js ]; then
+# npm packages the tests run, installed into tests/.tools (node and npm are required): s3rver, a real S3-compatible
+# server for the S3 tests; DuckDB and apache-arrow (JS), independent writers and readers of Parquet and Arrow files for
+# the Flight tests.
+npm_packages="s3rver@3.7.1 @duckdb/node-api@1.5.6-r.1 apache-arrow@21.2.0"
+if [ ! -f tests/.tools/node_modules/s3rver/bin/s3rver.js ] || [ ! -d tests/.tools/node_modules/@duckdb/node-api ] \
+  || [ ! -d tests/.tools/node_modules/apache-arrow ]; then
   if ! command -v npm >/dev/null 2>&1; then
-    echo "test.sh: node and npm are required for the S3 tests (apt-get install nodejs npm)" >&2
+    echo "test.sh: node and npm are required for the S3 and Flight tests (apt-get install nodejs npm)" >&2
     exit 1
   fi
-  echo "test.sh: installing s3rver (npm) for the S3 tests" >&2
-  if ! npm install --prefix tests/.tools --no-audit --no-fund --silent s3rver@3.7.1 >/dev/null 2>&1; then
-    echo "test.sh: could not install s3rver with npm; run: npm install --prefix tests/.tools s3rver@3.7.1" >&2
+  echo "test.sh: installing $npm_packages (npm) into tests/.tools" >&2
+  # shellcheck disable=SC2086
+  if ! npm install --prefix tests/.tools --no-audit --no-fund --silent $npm_packages >/dev/null 2>&1; then
+    echo "test.sh: could not install the npm packages; run: npm install --prefix tests/.tools $npm_packages" >&2
     exit 1
   fi
 fi

@@ -50,8 +50,34 @@ internal sealed class ArrowIpcFile
     }
 
     /// <summary>Reads the file's footer and schema message.</summary>
-    public static async Task<ArrowIpcFile> OpenAsync(StorageEngine engine, OpenedFile file, CancellationToken cancellationToken) =>
-        new(engine, file, await ArrowFileLayout.ReadAsync(EngineReads.ReaderOf(engine, file), file.Length, file.Path.Value, cancellationToken).ConfigureAwait(false));
+    /// <exception cref="FileLayoutException">The footer or its schema is damaged.</exception>
+    public static async Task<ArrowIpcFile> OpenAsync(StorageEngine engine, OpenedFile file, CancellationToken cancellationToken)
+    {
+        ArrowFileLayout layout = await ArrowFileLayout.ReadAsync(EngineReads.ReaderOf(engine, file), file.Length, file.Path.Value, cancellationToken).ConfigureAwait(false);
+        CheckSchema(layout);
+        return new ArrowIpcFile(engine, file, layout);
+    }
+
+    /// <summary>
+    /// The schema goes to clients as the file has it; it must be one Arrow can read (field types, children,
+    /// dictionaries), or every client would fail on the stream's first message instead of getting the file's problem.
+    /// </summary>
+    private static void CheckSchema(ArrowFileLayout layout)
+    {
+        // The schema message, then the end-of-stream marker (0xFFFFFFFF, then a zero length).
+        byte[] stream = new byte[layout.EncapsulatedSchema.Length + 8];
+        layout.EncapsulatedSchema.CopyTo(stream, 0);
+        stream.AsSpan(layout.EncapsulatedSchema.Length, 4).Fill(0xFF);
+        try
+        {
+            using var reader = new ArrowStreamReader(new MemoryStream(stream, writable: false));
+            _ = reader.Schema;
+        }
+        catch (Exception e) when (DecodeFailures.IsDamage(e))
+        {
+            throw DecodeFailures.Describe($"the schema in the footer of '{layout.Path}'", e);
+        }
+    }
 
     /// <summary>Reads a block into <paramref name="buffer"/> (at least its length) and returns its message over that buffer.</summary>
     public async Task<IpcMessage> ReadMessageAsync(ArrowFileLayout.Block block, Memory<byte> buffer, CancellationToken cancellationToken)

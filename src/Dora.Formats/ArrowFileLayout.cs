@@ -4,7 +4,7 @@ namespace Dora.Formats;
 
 /// <summary>
 /// Where things are in an Arrow IPC file (<c>ARROW1</c> magic), from its footer: each dictionary and record batch
-/// message is a block (offset, metadata length, body length), and the schema message starts the file after the magic.
+/// message is a block (offset, metadata length, body length); the schema is the footer's (a copy may start the file).
 /// </summary>
 public sealed class ArrowFileLayout
 {
@@ -14,10 +14,10 @@ public sealed class ArrowFileLayout
         public long Length => MetadataLength + BodyLength;
     }
 
-    /// <summary>Largest footer or schema message read: 64 MiB.</summary>
+    /// <summary>Largest footer read: 64 MiB.</summary>
     private const int MaxMetadataBytes = 64 << 20;
 
-    /// <summary>The schema message starts right after the 6-byte magic and its 2 bytes of padding.</summary>
+    /// <summary>Where the first message may start: right after the 6-byte magic and its 2 bytes of padding.</summary>
     public const int SchemaOffset = 8;
 
     private ArrowFileLayout(string path, long footerOffset, Block[] dictionaries, Block[] batches, byte[] schema)
@@ -38,7 +38,7 @@ public sealed class ArrowFileLayout
 
     public IReadOnlyList<Block> Batches { get; }
 
-    /// <summary>The schema message as the file stores it (prefix and flatbuffer).</summary>
+    /// <summary>The schema message built from the footer's schema (prefix and flatbuffer): see <see cref="ArrowSchemaMessage"/>.</summary>
     public byte[] EncapsulatedSchema { get; }
 
     private static ReadOnlySpan<byte> Magic => "ARROW1"u8;
@@ -47,8 +47,8 @@ public sealed class ArrowFileLayout
     public static Task<bool> IsArrowFileAsync(ReadAt read, long length, CancellationToken cancellationToken) =>
         FileMagic.MatchesAsync(read, length, 18, [.. Magic], [[.. Magic]], cancellationToken);
 
-    /// <summary>Reads the footer (flatbuffer <c>Footer</c>: field 2 the dictionary blocks, field 3 the record batch blocks) and the schema message.</summary>
-    /// <exception cref="FileLayoutException">The footer or the schema message is damaged.</exception>
+    /// <summary>Reads the footer (flatbuffer <c>Footer</c>: field 2 the dictionary blocks, field 3 the record batch blocks), whose schema is the file's.</summary>
+    /// <exception cref="FileLayoutException">The footer or its schema is damaged.</exception>
     public static async Task<ArrowFileLayout> ReadAsync(ReadAt read, long length, string path, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(read);
@@ -75,17 +75,16 @@ public sealed class ArrowFileLayout
             throw new FileLayoutException($"'{path}' has a damaged Arrow footer");
         }
 
-        byte[] prefix = new byte[8];
-        await read(SchemaOffset, prefix, cancellationToken).ConfigureAwait(false);
-        int first = BinaryPrimitives.ReadInt32LittleEndian(prefix);
-        long schemaLength = first == -1 ? 8L + BinaryPrimitives.ReadInt32LittleEndian(prefix.AsSpan(4)) : 4L + first;
-        if (schemaLength <= 8 || schemaLength > MaxMetadataBytes || SchemaOffset + schemaLength > footerOffset)
+        byte[] schema;
+        try
         {
-            throw new FileLayoutException($"'{path}' has a damaged Arrow schema message");
+            schema = ArrowSchemaMessage.FromFooter(footer);
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or OverflowException)
+        {
+            throw new FileLayoutException($"'{path}' has a damaged Arrow footer: its schema cannot be read");
         }
 
-        byte[] schema = new byte[schemaLength];
-        await read(SchemaOffset, schema, cancellationToken).ConfigureAwait(false);
         return new ArrowFileLayout(path, footerOffset, dictionaries, batches, schema);
     }
 

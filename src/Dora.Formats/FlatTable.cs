@@ -22,10 +22,16 @@ public readonly ref struct FlatTable
         _vtableLength = ReadUInt16(buffer, _vtable);
     }
 
+    /// <summary>Where the table starts in its buffer.</summary>
+    public int Position => _position;
+
     /// <summary>The root table, which the buffer's first four bytes point at.</summary>
     public static FlatTable Root(ReadOnlySpan<byte> buffer) => new(buffer, ReadInt32(buffer, 0));
 
     public byte GetByte(int field) => FieldOffset(field) is var at and not 0 ? Bytes(_buffer, checked(_position + at), 1)[0] : (byte)0;
+
+    public short GetInt16(int field) =>
+        FieldOffset(field) is var at and not 0 ? BinaryPrimitives.ReadInt16LittleEndian(Bytes(_buffer, checked(_position + at), 2)) : (short)0;
 
     public long GetInt64(int field) =>
         FieldOffset(field) is var at and not 0 ? BinaryPrimitives.ReadInt64LittleEndian(Bytes(_buffer, checked(_position + at), 8)) : 0;

@@ -86,6 +86,96 @@ public sealed class ArrowIpcTests : IAsyncLifetime
             await DoGetAsync(new FlightTicket(ByteString.CopyFromUtf8("""{"kind":"batches","path":"/events.arrow","rowGroups":[1]}"""))));
     }
 
+    /// <summary>The schema a Flight schema message holds, read by Arrow's own stream reader.</summary>
+    private static Schema SchemaOf(Protocol.FlightData message)
+    {
+        using var stream = new MemoryStream();
+        stream.Write([0xFF, 0xFF, 0xFF, 0xFF]);
+        stream.Write(BitConverter.GetBytes(message.DataHeader.Length));
+        stream.Write(message.DataHeader.Span);
+        stream.Write([0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0]);
+        stream.Position = 0;
+        using var reader = new ArrowStreamReader(stream);
+        return reader.Schema;
+    }
+
+    [Theory]
+    [InlineData("js-dictionary.arrow")]
+    [InlineData("js-plain.arrow")]
+    public async Task Arrow_files_written_by_apache_arrow_js_read_whole_through_flight(string name)
+    {
+        // apache-arrow JS writes the schema only in the footer and starts the file with its dictionaries.
+        using var written = new TemporaryDirectory();
+        string script = RepositoryFiles.PathOf(Path.Combine("tests", "Dora.Flight.IntegrationTests", "Scripts", "write-arrow-files.cjs"));
+        using var expected = System.Text.Json.JsonDocument.Parse(await NodeScript.RunAsync(script, written.Path));
+        File.Copy(Path.Combine(written.Path, name), Path.Combine(_cluster.UfsPath, name));
+        System.Text.Json.JsonElement file = expected.RootElement.GetProperty(name);
+
+        FlightInfo info = await _cluster.Client(0).GetInfo(FlightDescriptor.CreatePathDescriptor("/" + name)).ResponseAsync.WaitAsync(TestTimeouts.Default);
+        Assert.Equal(file.GetProperty("batches").GetInt32(), info.Endpoints.Count);
+        List<string> rows = await RowsOfEndpointsAsync(info);
+
+        Assert.Equal(file.GetProperty("rows").EnumerateArray().Select(r => r.GetString()), rows);
+    }
+
+    /// <summary>Every endpoint's batches (dictionaries and all, as Arrow's stream reader decodes them) as JSON rows, each batch with the info's schema.</summary>
+    private async Task<List<string>> RowsOfEndpointsAsync(FlightInfo info)
+    {
+        var rows = new List<string>();
+        foreach (FlightEndpoint endpoint in info.Endpoints)
+        {
+            foreach (RecordBatch batch in await RawFlight.Of(_cluster, 0).ReadBatchesAsync(endpoint.Ticket.Ticket.ToStringUtf8()))
+            {
+                using (batch)
+                {
+                    Assert.Equal(info.Schema.FieldsList.Select(f => f.DataType.TypeId), batch.Schema.FieldsList.Select(f => f.DataType.TypeId));
+                    rows.AddRange(Enumerable.Range(0, batch.Length).Select(r => ArrowJson.Row(batch, r)));
+                }
+            }
+        }
+
+        return rows;
+    }
+
+    [Fact]
+    public async Task A_csharp_arrow_file_with_a_dictionary_column_reads_whole_through_flight()
+    {
+        var tags = new StringArray.Builder().Append("low").Append("high").Build();
+        var batches = new List<RecordBatch>();
+        for (int b = 0; b < 3; b++)
+        {
+            var indices = new Int32Array.Builder();
+            var ids = new Int64Array.Builder();
+            for (int i = 0; i < 500; i++)
+            {
+                indices.Append((i + b) % 2);
+                ids.Append((b * 500) + i);
+            }
+
+            batches.Add(new RecordBatch.Builder()
+                .Append("id", false, ids.Build())
+                .Append("tag", false, new DictionaryArray(new Apache.Arrow.Types.DictionaryType(Apache.Arrow.Types.Int32Type.Default, Apache.Arrow.Types.StringType.Default, false), indices.Build(), tags))
+                .Build());
+        }
+
+        await using (var file = File.Create(Path.Combine(_cluster.UfsPath, "dictionary.arrow")))
+        using (var writer = new ArrowFileWriter(file, batches[0].Schema))
+        {
+            foreach (RecordBatch batch in batches)
+            {
+                await writer.WriteRecordBatchAsync(batch);
+            }
+
+            await writer.WriteEndAsync();
+        }
+
+        FlightInfo info = await _cluster.Client(0).GetInfo(FlightDescriptor.CreatePathDescriptor("/dictionary.arrow")).ResponseAsync.WaitAsync(TestTimeouts.Default);
+        List<string> rows = await RowsOfEndpointsAsync(info);
+
+        Assert.Equal(batches.SelectMany(b => Enumerable.Range(0, b.Length).Select(r => ArrowJson.Row(b, r))), rows);
+        Assert.Contains("[501,\"low\"]", rows);
+    }
+
     [Fact]
     public async Task A_chunk_ticket_of_an_arrow_file_is_exactly_one_record_batch_block()
     {
@@ -114,11 +204,11 @@ public sealed class ArrowIpcTests : IAsyncLifetime
         byte[] file = await File.ReadAllBytesAsync(Path.Combine(_cluster.UfsPath, "events.arrow"));
         List<Protocol.FlightData> messages = await RawFlight.Of(_cluster, 0).DoGetAsync("""{"kind":"batches","path":"/events.arrow","rowGroups":[2,0]}""");
 
-        // Schema, then batch 2 and batch 0: each header and body exactly as the file stores them.
+        // Schema (the footer's, so the file's fields and types), then batch 2 and batch 0: each header and body exactly
+        // as the file stores them.
         Assert.Equal(3, messages.Count);
-        int schemaLength = BitConverter.ToInt32(file, 12);
-        Assert.Equal(file.AsSpan(16, schemaLength).ToArray(), messages[0].DataHeader.ToByteArray());
         Assert.True(messages[0].DataBody.IsEmpty);
+        Assert.Equal(_written[0].Schema.FieldsList.Select(f => $"{f.Name}:{f.DataType.Name}:{f.IsNullable}"), SchemaOf(messages[0]).FieldsList.Select(f => $"{f.Name}:{f.DataType.Name}:{f.IsNullable}"));
         foreach ((int index, Protocol.FlightData message) in new[] { (2, messages[1]), (0, messages[2]) })
         {
             (long offset, byte[] block) = await ChunkAsync(index);

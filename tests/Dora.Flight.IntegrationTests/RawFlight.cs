@@ -42,6 +42,35 @@ internal sealed class RawFlight(GrpcChannel channel)
         return messages;
     }
 
+    /// <summary>
+    /// A DoGet's batches decoded by Arrow's IPC stream reader from the messages as received: the way to read streams
+    /// with dictionary batches, which the Apache.Arrow.Flight client does not implement.
+    /// </summary>
+    public async Task<List<Apache.Arrow.RecordBatch>> ReadBatchesAsync(string ticketJson)
+    {
+        using var stream = new MemoryStream();
+        foreach (FlightData message in await DoGetAsync(ticketJson))
+        {
+            int padded = (message.DataHeader.Length + 7) & ~7;
+            stream.Write([0xFF, 0xFF, 0xFF, 0xFF]);
+            stream.Write(BitConverter.GetBytes(padded));
+            stream.Write(message.DataHeader.Span);
+            stream.Write(new byte[padded - message.DataHeader.Length]);
+            stream.Write(message.DataBody.Span);
+        }
+
+        stream.Write([0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0]);
+        stream.Position = 0;
+        using var reader = new Apache.Arrow.Ipc.ArrowStreamReader(stream);
+        var batches = new List<Apache.Arrow.RecordBatch>();
+        while (await reader.ReadNextRecordBatchAsync() is { } batch)
+        {
+            batches.Add(batch);
+        }
+
+        return batches;
+    }
+
     public async Task<PollInfo> PollAsync(FlightDescriptor descriptor) =>
         await Invoker.AsyncUnaryCall(PollMethod, null, new CallOptions(), descriptor).ResponseAsync.WaitAsync(TestTimeouts.Default);
 
