@@ -53,25 +53,31 @@ internal sealed class BatchStreams(StorageEngine engine, FlightOptions options, 
         string piece = $"row group {rowGroup} of '{parquet.Path}'";
         var sender = new BatchSender(encoder, stream, options, piece);
         long row = 0;
-        try
+        using Apache.Arrow.Ipc.IArrowArrayStream batches = parquet.Read(rowGroup, selection);
+        while (true)
         {
-            using Apache.Arrow.Ipc.IArrowArrayStream batches = parquet.Read(rowGroup, selection);
-            while (true)
+            cancellationToken.ThrowIfCancellationRequested();
+            RecordBatch? batch;
+            try
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                using RecordBatch? batch = await batches.ReadNextRecordBatchAsync(cancellationToken).ConfigureAwait(false);
-                if (batch is null)
-                {
-                    break;
-                }
+                batch = await batches.ReadNextRecordBatchAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (DecodeFailures.IsDamage(e))
+            {
+                // Only what the decoder throws is the file's problem; a failure sending the batch is the worker's.
+                throw DecodeFailures.Describe($"{piece} (after row {row})", e);
+            }
 
+            if (batch is null)
+            {
+                break;
+            }
+
+            using (batch)
+            {
                 await sender.SendAsync(selection.Order(batch, schema), row).ConfigureAwait(false);
                 row += batch.Length;
             }
-        }
-        catch (Exception e) when (DecodeFailures.IsDamage(e))
-        {
-            throw DecodeFailures.Describe($"{piece} (after row {row})", e);
         }
     }
 

@@ -63,12 +63,16 @@ internal sealed class ParquetColumns
             return builder.Build();
         }
 
-        /// <summary>A batch with its columns in the order the ticket named them (the arrays are shared, not copied).</summary>
+        /// <summary>
+        /// A batch on <paramref name="ordered"/> (the schema sent first, whose field objects Arrow's stream writer
+        /// keys dictionaries by), its columns in the order the ticket named them. The arrays are shared, not copied:
+        /// dispose the batch that was read, not this one.
+        /// </summary>
         public RecordBatch Order(RecordBatch batch, Schema ordered)
         {
             if (_order is null)
             {
-                return batch;
+                return new RecordBatch(ordered, batch.Arrays, batch.Length);
             }
 
             int[] positions = Positions(batch.Schema);
