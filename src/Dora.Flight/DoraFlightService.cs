@@ -43,9 +43,12 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
             }
 
             OpenedFile opened = await Engine.OpenAsync(DoraPath.Parse(ticket.Path), cancellationToken).ConfigureAwait(false);
-            await (await ArrowIpcFile.IsArrowFileAsync(Engine, opened, cancellationToken).ConfigureAwait(false)
-                ? _batches.SendArrowAsync(opened, ticket, responseStream, cancellationToken)
-                : _batches.SendParquetAsync(opened, ticket, responseStream, cancellationToken)).ConfigureAwait(false);
+            await (await BatchFiles.KindOfAsync(Engine, opened, cancellationToken).ConfigureAwait(false) switch
+            {
+                BatchFiles.Kind.ArrowIpc => _batches.SendArrowAsync(opened, ticket, responseStream, cancellationToken),
+                BatchFiles.Kind.Parquet => _batches.SendParquetAsync(opened, ticket, responseStream, cancellationToken),
+                _ => throw BatchFiles.NotDecodable(opened),
+            }).ConfigureAwait(false);
         });
     }
 

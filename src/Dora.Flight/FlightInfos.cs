@@ -65,16 +65,12 @@ internal sealed class FlightInfos(FlightContext flight)
     private async Task<FlightInfo> BatchesAsync(FlightDescriptor descriptor, OpenedFile file, DoraTicket ticket, bool wholeFile, CancellationToken cancellationToken)
     {
         string path = file.Path.Value;
-        if (await ArrowIpcFile.IsArrowFileAsync(Engine, file, cancellationToken).ConfigureAwait(false))
+        switch (await BatchFiles.KindOfAsync(Engine, file, cancellationToken).ConfigureAwait(false))
         {
-            return await ArrowAsync(descriptor, file, ticket, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (!await ParquetLayout.IsParquetFileAsync(EngineReads.ReaderOf(Engine, file), file.Length, cancellationToken).ConfigureAwait(false))
-        {
-            return wholeFile
-                ? Range(descriptor, path, 0, file.Length)
-                : throw new TicketException($"'{path}' is neither a Parquet nor an Arrow IPC file: batches cannot decode it; read it with range tickets");
+            case BatchFiles.Kind.ArrowIpc:
+                return await ArrowAsync(descriptor, file, ticket, cancellationToken).ConfigureAwait(false);
+            case BatchFiles.Kind.Other:
+                return wholeFile ? Range(descriptor, path, 0, file.Length) : throw BatchFiles.NotDecodable(file);
         }
 
         using ParquetArrowFile parquet = await ParquetArrowFile.OpenAsync(Engine, file, flight.Options.MaxBatchRows, cancellationToken).ConfigureAwait(false);

@@ -119,6 +119,17 @@ public sealed class RangeTicketTests : IAsyncLifetime
     [InlineData("""{"kind":"range","path":"/missing.bin"}""", StatusCode.NotFound, "/missing.bin")]
     [InlineData("""{"kind":"range","path":"/big.bin","offset":99999999}""", StatusCode.OutOfRange, "outside")]
     [InlineData("""{"kind":"range","path":"/big.bin","offset":-1}""", StatusCode.InvalidArgument, "negative")]
+    [InlineData("""{"kind":"batches","path":"/big.bin","colums":["a"]}""", StatusCode.InvalidArgument, "unknown field \"colums\"")]
+    [InlineData("""{"kind":"range","path":"/big.bin","columns":["a"]}""", StatusCode.InvalidArgument, "\"columns\" belongs to batches tickets")]
+    [InlineData("""{"kind":"range","path":"/big.bin","offset":"10"}""", StatusCode.InvalidArgument, "\"offset\" must be a whole number, not a string")]
+    [InlineData("""{"kind":"range","path":"/big.bin","length":1.5}""", StatusCode.InvalidArgument, "\"length\" must be a whole number, not a number (1.5)")]
+    [InlineData("""{"kind":"batches","path":"/big.bin","rowGroups":"0"}""", StatusCode.InvalidArgument, "\"rowGroups\" must be an array")]
+    [InlineData("""{"kind":"batches","path":"/big.bin","columns":[1]}""", StatusCode.InvalidArgument, "\"columns\" must be an array of column names, not a number")]
+    [InlineData("""{"kind":"chunk","path":"/big.bin"}""", StatusCode.InvalidArgument, "needs \"rowGroup\"")]
+    [InlineData("""{"kind":"range","path":"/big.bin","path":"/other"}""", StatusCode.InvalidArgument, "\"path\" twice")]
+    [InlineData("""{"path":"/big.bin"}""", StatusCode.InvalidArgument, "no \"kind\"")]
+    [InlineData("""[1,2]""", StatusCode.InvalidArgument, "must be a JSON object, not an array")]
+    [InlineData("""{"kind":"batches","path":"/big.bin"}""", StatusCode.InvalidArgument, "neither a Parquet nor an Arrow IPC file")]
     public async Task Bad_tickets_get_a_status_that_names_the_problem(string ticket, StatusCode code, string expected)
     {
         var error = await Assert.ThrowsAsync<RpcException>(() => ReadRangeAsync(_cluster.Client(0), Ticket(ticket)));

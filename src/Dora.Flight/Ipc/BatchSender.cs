@@ -27,14 +27,11 @@ internal sealed class BatchSender(IpcEncoder encoder, IAsyncStreamWriter<FlightD
                 throw new TicketException($"row {firstRow} of {piece} takes {bytes} bytes (column '{LargestColumn(batch)}'), more than the {options.MaxMessageBytes}-byte Flight message limit; read those bytes with range tickets");
             }
 
+            // The halves share the batch's buffers, so they are not disposed: that would free what the batch
+            // (disposed by its owner) still holds.
             int half = batch.Length / 2;
-            using (RecordBatch first = batch.Slice(0, half))
-            {
-                await SendAsync(first, firstRow).ConfigureAwait(false);
-            }
-
-            using RecordBatch second = batch.Slice(half, batch.Length - half);
-            await SendAsync(second, firstRow + half).ConfigureAwait(false);
+            await SendAsync(batch.Slice(0, half), firstRow).ConfigureAwait(false);
+            await SendAsync(batch.Slice(half, batch.Length - half), firstRow + half).ConfigureAwait(false);
             return;
         }
 
