@@ -16,6 +16,7 @@ using Dora.TestSupport;
 //   s3        reading an object from s3rver through Dora, cold and hot, vs AWSSDK.S3 reading it directly
 //   projection P9 two of twenty Parquet columns through Flight chunk tickets vs the whole file
 //   checksums P16 hot page-stream reads with and without checks of the cached bytes
+//   decode-client  the client of benchmarks/flight-decode.sh: every batches endpoint of a Parquet file, rows/s and MB/s
 var mode = args.Length > 0 ? args[0] : "all";
 var work = Path.GetFullPath(Environment.GetEnvironmentVariable("DORA_BENCH_DIR") ?? Path.Combine("benchmarks", ".work"));
 Directory.CreateDirectory(work);
@@ -71,6 +72,11 @@ if (mode is "load")
 if (mode is "loadprobe")
 {
     await LoadEngineProbe.RunAsync(work, int.Parse(Option("--concurrency", "8"), CultureInfo.InvariantCulture));
+}
+
+if (mode is "decode-client")
+{
+    await DecodeBench.RunAsync(Option("--flight", "grpc+tcp://127.0.0.1:8815"), Option("--path", "/multi.parquet"), int.Parse(Option("--rounds", "3"), CultureInfo.InvariantCulture));
 }
 
 if (mode is "s3")
