@@ -51,6 +51,6 @@ for build in old new; do
   done
   result=$(dotnet artifacts/bin/Dora.Benchmarks/release/Dora.Benchmarks.dll decode-client --flight "grpc+tcp://127.0.0.1:$port" --path /multi.parquet --rounds "$rounds")
   rss=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status")
-  kill -INT "$pid"; wait "$pid" || true
+  kill -TERM "$pid"; wait "$pid" || true
   echo "$build: $result workerPeakRssMiB=$rss"
 done

@@ -17,114 +17,11 @@ namespace Dora.Flight;
 /// </summary>
 internal sealed class BatchStreams(StorageEngine engine, FlightOptions options, ByteBudget decodeBudget)
 {
-    /// <summary>
-    /// Copies of a batch's data that exist at once while it is sent: Arrow's decoded arrays, the IPC encoding, and the
-    /// halves a batch is split into when its message would pass the limit (values decoded from dictionary pages can
-    /// also outgrow their Parquet size).
-    /// </summary>
-    private const int DecodedCopiesPerBatch = 4;
+    private readonly ParquetStreams _parquet = new(engine, options, decodeBudget);
 
-    /// <summary>
-    /// A Parquet file's row groups decoded by Arrow's Parquet reader, a batch at a time: the batch's row count is sized
-    /// from the footer so a batch holds about one message of data, and the call leases the memory for one batch in
-    /// flight (its column buffers and the decoded and encoded batch) for as long as it runs. A row group of any size
-    /// streams; nothing holds it whole.
-    /// </summary>
-    public async Task SendParquetAsync(OpenedFile file, DoraTicket ticket, IAsyncStreamWriter<FlightData> stream, CancellationToken cancellationToken)
-    {
-        (ParquetArrowFile parquet, ParquetColumns.Selection selection, IReadOnlyList<int> rowGroups, long batchRows) = await OpenParquetAsync(file, ticket, cancellationToken).ConfigureAwait(false);
-        using (parquet)
-        {
-            Schema schema = parquet.SchemaOf(selection);
-            long bytesPerRow = BytesPerRow(parquet, rowGroups, selection);
-            long estimate = ((selection.Leaves?.Length ?? parquet.Columns.LeafCount) * 2 * ParquetArrowFile.ColumnBufferBytes) + (batchRows * bytesPerRow * DecodedCopiesPerBatch);
-            using ByteBudget.Lease memory = await decodeBudget.AcquireAsync(Math.Min(estimate, decodeBudget.Capacity), options.DecodeWait, cancellationToken).ConfigureAwait(false);
-            using var encoder = new IpcEncoder(schema);
-            await stream.WriteMessageAsync(encoder.SchemaMessage).ConfigureAwait(false);
-            foreach (int rowGroup in rowGroups)
-            {
-                await SendRowGroupAsync(parquet, rowGroup, selection, schema, encoder, stream, cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private async Task SendRowGroupAsync(ParquetArrowFile parquet, int rowGroup, ParquetColumns.Selection selection, Schema schema, IpcEncoder encoder, IAsyncStreamWriter<FlightData> stream, CancellationToken cancellationToken)
-    {
-        string piece = $"row group {rowGroup} of '{parquet.Path}'";
-        var sender = new BatchSender(encoder, stream, options, piece);
-        long row = 0;
-        using Apache.Arrow.Ipc.IArrowArrayStream batches = parquet.Read(rowGroup, selection);
-        while (true)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            RecordBatch? batch;
-            try
-            {
-                batch = await batches.ReadNextRecordBatchAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (DecodeFailures.IsDamage(e))
-            {
-                // Only what the decoder throws is the file's problem; a failure sending the batch is the worker's.
-                throw DecodeFailures.Describe($"{piece} (after row {row})", e);
-            }
-
-            if (batch is null)
-            {
-                break;
-            }
-
-            using (batch)
-            {
-                await sender.SendAsync(selection.Order(batch, schema), row).ConfigureAwait(false);
-                row += batch.Length;
-            }
-        }
-    }
-
-    /// <summary>
-    /// Opens the file and resolves the ticket against it, at a batch size that puts about one message of data in each
-    /// batch. The footer says how wide a row of the selected columns is; the file is opened again only when that width
-    /// asks for another batch size than the default.
-    /// </summary>
-    private async Task<(ParquetArrowFile, ParquetColumns.Selection, IReadOnlyList<int>, long)> OpenParquetAsync(OpenedFile file, DoraTicket ticket, CancellationToken cancellationToken)
-    {
-        ParquetArrowFile parquet = await ParquetArrowFile.OpenAsync(engine, file, options.MaxBatchRows, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ParquetColumns.Selection selection = parquet.Columns.Select(ticket.Columns);
-            IReadOnlyList<int> rowGroups = parquet.RowGroups(ticket.RowGroups);
-            long batchRows = Math.Clamp(options.BatchDataBytes / BytesPerRow(parquet, rowGroups, selection), 1, options.MaxBatchRows);
-            if (batchRows == options.MaxBatchRows)
-            {
-                return (parquet, selection, rowGroups, batchRows);
-            }
-
-            parquet.Dispose();
-            parquet = await ParquetArrowFile.OpenAsync(engine, file, batchRows, cancellationToken).ConfigureAwait(false);
-            return (parquet, selection, rowGroups, batchRows);
-        }
-        catch
-        {
-            parquet.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>The widest row of the selected columns among the row groups, in uncompressed Parquet bytes (at least 1).</summary>
-    private static long BytesPerRow(ParquetArrowFile parquet, IReadOnlyList<int> rowGroups, ParquetColumns.Selection selection)
-    {
-        long widest = 1;
-        foreach (int rowGroup in rowGroups)
-        {
-            long rows = parquet.RowsIn(rowGroup);
-            if (rows > 0)
-            {
-                widest = Math.Max(widest, parquet.UncompressedBytes(rowGroup, selection.Leaves) / rows);
-            }
-        }
-
-        return widest;
-    }
+    /// <summary>A Parquet file's chosen row groups and columns, decoded a batch at a time (<see cref="ParquetStreams"/>).</summary>
+    public Task SendParquetAsync(OpenedFile file, DoraTicket ticket, IAsyncStreamWriter<FlightData> stream, CancellationToken cancellationToken) =>
+        _parquet.SendAsync(file, ticket, stream, cancellationToken);
 
     /// <summary>
     /// An Arrow IPC file's record batches (all, or those the ticket's <c>rowGroups</c> name): the schema, dictionary and

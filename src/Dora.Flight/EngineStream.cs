@@ -11,6 +11,12 @@ namespace Dora.Flight;
 /// </summary>
 internal sealed class EngineStream(StorageEngine engine, OpenedFile file, CancellationToken cancellationToken) : ReadOnlyFileStream(file.Length)
 {
+    /// <summary>
+    /// The first failure of a synchronous read. A native decoder turns it into its own error ("IOError: ..."); the
+    /// caller rethrows this instead, so an unavailable source or a changed file is reported as what it is, not as damage.
+    /// </summary>
+    public System.Runtime.ExceptionServices.ExceptionDispatchInfo? ReadFailure { get; private set; }
+
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancel = default)
     {
         int count = (int)Math.Clamp(file.Length - Position, 0, buffer.Length);
@@ -54,14 +60,22 @@ internal sealed class EngineStream(StorageEngine engine, OpenedFile file, Cancel
             return 0;
         }
 
-        ValueTask read = engine.ReadExactlyAsync(file, Position, buffer[..count], cancellationToken);
-        if (read.IsCompletedSuccessfully)
+        try
         {
-            read.GetAwaiter().GetResult();
+            ValueTask read = engine.ReadExactlyAsync(file, Position, buffer[..count], cancellationToken);
+            if (read.IsCompletedSuccessfully)
+            {
+                read.GetAwaiter().GetResult();
+            }
+            else
+            {
+                read.AsTask().GetAwaiter().GetResult();
+            }
         }
-        else
+        catch (Exception e)
         {
-            read.AsTask().GetAwaiter().GetResult();
+            ReadFailure ??= System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+            throw;
         }
 
         Position += count;

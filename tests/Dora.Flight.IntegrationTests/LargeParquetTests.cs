@@ -93,4 +93,23 @@ public sealed class LargeParquetTests : IAsyncLifetime
         Assert.True(await ids.ResponseStream.MoveNext(default).WaitAsync(TestTimeouts.Default));
         Assert.Equal(10, ids.ResponseStream.Current.Length);
     }
+
+    [Fact]
+    public async Task A_source_that_changes_mid_decode_is_reported_as_a_change_not_as_damage()
+    {
+        WriteParquet("changing.parquet", 20_000, i => $"value {i} " + new string('v', 1000));
+        using var call = _cluster.Client(0).GetStream(new FlightTicket("""{"kind":"batches","path":"/changing.parquet"}"""));
+        Assert.True(await call.ResponseStream.MoveNext(default).WaitAsync(TestTimeouts.Default));
+
+        // The rest of the file is read from the source, which now holds other bytes: the decoder's read fails.
+        WriteParquet("changing.parquet", 30_000, i => $"other {i} " + new string('o', 1200));
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await call.ResponseStream.MoveNext(default).WaitAsync(TestTimeouts.Default))
+            {
+            }
+        });
+        Assert.True(error.StatusCode == StatusCode.Unavailable, error.Status.ToString());
+        Assert.Contains("'/changing.parquet' changed while it was being read", error.Status.Detail, StringComparison.Ordinal);
+    }
 }

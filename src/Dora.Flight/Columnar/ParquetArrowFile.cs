@@ -45,6 +45,7 @@ internal sealed class ParquetArrowFile : IDisposable
         catch (Exception e) when (DecodeFailures.IsDamage(e))
         {
             Dispose();
+            ThrowIfReadFailed();
             throw new FileLayoutException($"'{Path}' cannot be read as Parquet: {DecodeFailures.Reason(e)}");
         }
         catch
@@ -112,6 +113,12 @@ internal sealed class ParquetArrowFile : IDisposable
     /// <summary>A row group's batches of the selection; the caller disposes the stream and every batch.</summary>
     public IArrowArrayStream Read(int rowGroup, ParquetColumns.Selection selection) =>
         _reader.GetRecordBatchReader([rowGroup], selection.Leaves);
+
+    /// <summary>
+    /// Rethrows what a read of the file threw (the source unavailable, the file changed, the call cancelled) when the
+    /// decoder failed because of it: that, not the decoder's wrapping of it, is what went wrong.
+    /// </summary>
+    public void ThrowIfReadFailed() => (_stream as EngineStream)?.ReadFailure?.Throw();
 
     public void Dispose()
     {
