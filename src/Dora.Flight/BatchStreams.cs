@@ -15,9 +15,9 @@ namespace Dora.Flight;
 /// holds a share of the worker's decoding memory (<see cref="FlightOptions.DecodeMemoryBytes"/>) for as long as it takes
 /// and no longer; a file whose bytes cannot be decoded is an error naming it, never an unexplained failure.
 /// </summary>
-internal sealed class BatchStreams(StorageEngine engine, FlightOptions options, ByteBudget decodeBudget)
+internal sealed class BatchStreams(StorageEngine engine, FlightOptions options, ByteBudget decodeBudget, SemaphoreSlim decodeSlots)
 {
-    private readonly ParquetStreams _parquet = new(engine, options, decodeBudget);
+    private readonly ParquetStreams _parquet = new(engine, options, decodeBudget, decodeSlots);
 
     /// <summary>A Parquet file's chosen row groups and columns, decoded a batch at a time (<see cref="ParquetStreams"/>).</summary>
     public Task SendParquetAsync(OpenedFile file, DoraTicket ticket, IAsyncStreamWriter<FlightData> stream, CancellationToken cancellationToken) =>

@@ -23,7 +23,7 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
 
     private readonly FlightInfos _infos = new(flight);
     private readonly RangeStream _ranges = new(flight.Engine, flight.Options);
-    private readonly BatchStreams _batches = new(flight.Engine, flight.Options, flight.DecodeBudget);
+    private readonly BatchStreams _batches = new(flight.Engine, flight.Options, flight.DecodeBudget, flight.DecodeSlots);
 
     private StorageEngine Engine => flight.Engine;
 

@@ -19,6 +19,9 @@ public sealed class FlightContext(WorkerEndpointContext worker, FlightOptions op
     /// <summary>Memory for decoding, shared by every call of this worker (<see cref="FlightOptions.DecodeMemoryBytes"/>).</summary>
     public ByteBudget DecodeBudget { get; } = CreateBudget(worker, options);
 
+    /// <summary>Parquet decodes that may run at once, worker-wide (<see cref="FlightOptions.MaxConcurrentDecodes"/>).</summary>
+    public SemaphoreSlim DecodeSlots { get; } = new(options.MaxConcurrentDecodes, options.MaxConcurrentDecodes);
+
     private static ByteBudget CreateBudget(WorkerEndpointContext worker, FlightOptions options)
     {
         var budget = new ByteBudget(options.DecodeMemoryBytes, "Flight decoding memory", "--flight-decode-memory");

@@ -46,6 +46,13 @@ public sealed record FlightOptions
     /// </summary>
     public static long DefaultDecodeMemoryBytes { get; } = Math.Max(MinDefaultDecodeMemoryBytes, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);
 
+    /// <summary>
+    /// Parquet decodes running at once, worker-wide: twice the processors, at least 4. Arrow's reader reads the file
+    /// synchronously, holding a thread while a page comes from the source; the cap keeps those threads few enough
+    /// that the rest of the worker always has the thread pool. Further calls wait (at most <see cref="DecodeWait"/>).
+    /// </summary>
+    public int MaxConcurrentDecodes { get; init; } = Math.Max(4, 2 * Environment.ProcessorCount);
+
     /// <summary>How long a DoGet waits for decoding memory before it fails with RESOURCE_EXHAUSTED (try again): 30 s.</summary>
     public TimeSpan DecodeWait { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -80,6 +87,11 @@ public sealed record FlightOptions
         if (DecodeMemoryBytes < MinDecodeMemoryBytes || DecodeWait < TimeSpan.Zero)
         {
             throw new ArgumentException($"FlightOptions.DecodeMemoryBytes must be at least 16 MiB (was {DecodeMemoryBytes}) and DecodeWait not negative.");
+        }
+
+        if (MaxConcurrentDecodes < 1)
+        {
+            throw new ArgumentException($"FlightOptions.MaxConcurrentDecodes must be at least 1 (was {MaxConcurrentDecodes}).");
         }
 
         if (MaxBatchRows < 1)

@@ -16,7 +16,9 @@ public sealed class LargeParquetTests : IAsyncLifetime
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     /// <summary>Writes one row group of <paramref name="rows"/> rows: an id and a text column made by <paramref name="text"/>.</summary>
-    private void WriteParquet(string name, int rows, Func<int, string> text)
+    private void WriteParquet(string name, int rows, Func<int, string> text) => WriteParquet(_cluster, name, rows, text);
+
+    private static void WriteParquet(FlightCluster cluster, string name, int rows, Func<int, string> text)
     {
         var ids = new Int64Array.Builder();
         var texts = new StringArray.Builder();
@@ -28,7 +30,7 @@ public sealed class LargeParquetTests : IAsyncLifetime
 
         using RecordBatch batch = new RecordBatch.Builder().Append("id", false, ids.Build()).Append("note", false, texts.Build()).Build();
         using var properties = new ParquetSharp.WriterPropertiesBuilder().Compression(ParquetSharp.Compression.Uncompressed).DisableDictionary().Build();
-        using var writer = new ParquetSharp.Arrow.FileWriter(Path.Combine(_cluster.UfsPath, name), batch.Schema, properties);
+        using var writer = new ParquetSharp.Arrow.FileWriter(Path.Combine(cluster.UfsPath, name), batch.Schema, properties);
         writer.WriteRecordBatch(batch, chunkSize: rows);
         writer.Close();
     }
@@ -111,5 +113,48 @@ public sealed class LargeParquetTests : IAsyncLifetime
         });
         Assert.True(error.StatusCode == StatusCode.Unavailable, error.Status.ToString());
         Assert.Contains("'/changing.parquet' changed while it was being read", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Decodes_beyond_the_worker_wide_limit_wait_and_then_are_refused_as_resource_exhausted()
+    {
+        await using FlightCluster cluster = await FlightCluster.StartAsync(1, _ => { }, new FlightOptions { MaxEndpointBytes = 1 << 20, MaxConcurrentDecodes = 1, DecodeWait = TimeSpan.Zero });
+        WriteParquet(cluster, "held.parquet", 20_000, i => $"value {i} " + new string('v', 1000));
+        const string Ticket = """{"kind":"batches","path":"/held.parquet"}""";
+
+        // The first call holds the only decode while its reader takes one batch and stops (the worker waits on flow control).
+        var first = cluster.Client(0).GetStream(new FlightTicket(Ticket));
+        Assert.True(await first.ResponseStream.MoveNext(default).WaitAsync(TestTimeouts.Default));
+        var refused = await Assert.ThrowsAsync<RpcException>(() => DrainAsync(cluster, Ticket));
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.Contains("1 Parquet decodes were running", refused.Status.Detail, StringComparison.Ordinal);
+
+        // Once it ends (cancelled by its reader), the decode is free again.
+        first.Dispose();
+        var deadline = DateTime.UtcNow + TestTimeouts.Default;
+        while (true)
+        {
+            try
+            {
+                Assert.Equal(20_000, await DrainAsync(cluster, Ticket));
+                break;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+        }
+    }
+
+    private static async Task<long> DrainAsync(FlightCluster cluster, string ticket)
+    {
+        long rows = 0;
+        using var call = cluster.Client(0).GetStream(new FlightTicket(ticket));
+        while (await call.ResponseStream.MoveNext(default).WaitAsync(TestTimeouts.Default))
+        {
+            rows += call.ResponseStream.Current.Length;
+        }
+
+        return rows;
     }
 }

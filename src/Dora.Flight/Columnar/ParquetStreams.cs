@@ -11,9 +11,10 @@ namespace Dora.Flight.Columnar;
 /// A <c>batches</c> DoGet of a Parquet file: its row groups decoded by Arrow's Parquet reader a batch at a time. The
 /// batch's row count is sized from the footer so a batch holds about one message of data, and the call leases the
 /// memory for one batch in flight (its column buffers, the decoded and the encoded batch) for as long as it runs. A
-/// row group of any size streams; nothing holds it whole.
+/// row group of any size streams; nothing holds it whole. At most <see cref="FlightOptions.MaxConcurrentDecodes"/>
+/// calls decode at once, worker-wide.
 /// </summary>
-internal sealed class ParquetStreams(StorageEngine engine, FlightOptions options, ByteBudget decodeBudget)
+internal sealed class ParquetStreams(StorageEngine engine, FlightOptions options, ByteBudget decodeBudget, SemaphoreSlim decodeSlots)
 {
     /// <summary>
     /// Copies of a batch's data that exist at once while it is sent: Arrow's decoded arrays, the IPC encoding, and the
@@ -26,6 +27,23 @@ internal sealed class ParquetStreams(StorageEngine engine, FlightOptions options
     private sealed record Plan(ParquetArrowFile File, ParquetColumns.Selection Selection, IReadOnlyList<int> RowGroups, long BatchRows, long BytesPerRow);
 
     public async Task SendAsync(OpenedFile file, DoraTicket ticket, IAsyncStreamWriter<FlightData> stream, CancellationToken cancellationToken)
+    {
+        if (!await decodeSlots.WaitAsync(options.DecodeWait, cancellationToken).ConfigureAwait(false))
+        {
+            throw new BudgetExceededException($"{options.MaxConcurrentDecodes} Parquet decodes were running for all of {options.DecodeWait.TotalSeconds:0} s; try again", isTransient: true);
+        }
+
+        try
+        {
+            await DecodeAsync(file, ticket, stream, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            decodeSlots.Release();
+        }
+    }
+
+    private async Task DecodeAsync(OpenedFile file, DoraTicket ticket, IAsyncStreamWriter<FlightData> stream, CancellationToken cancellationToken)
     {
         Plan plan = await PlanAsync(file, ticket, cancellationToken).ConfigureAwait(false);
         using ParquetArrowFile parquet = plan.File;
