@@ -106,6 +106,11 @@ internal static class FlightActions
 
     private static JsonDocument Parse(ReadOnlyMemory<byte> body, string action)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+        {
+            throw new TicketException($"the {action} action's body is not valid UTF-8");
+        }
+
         JsonDocument json = JsonDocument.Parse(body.Length == 0 ? "null"u8.ToArray() : body);
         if (json.RootElement.ValueKind != JsonValueKind.Object)
         {

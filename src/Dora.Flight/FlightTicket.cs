@@ -50,6 +50,11 @@ public sealed record DoraTicket
             throw new TicketException($"the ticket is {json.Length} bytes; the limit is {MaxBytes}");
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            throw new TicketException("the ticket is not valid UTF-8");
+        }
+
         JsonDocument document;
         try
         {

@@ -257,6 +257,18 @@ public sealed class LoadJobTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_body_that_is_not_utf8_gets_a_400_problem_saying_so()
+    {
+        // {"type":"load","path":"/d\x84"}: a byte no UTF-8 text holds, inside a string.
+        byte[] body = [.. "{\"type\":\"load\",\"path\":\"/d"u8, 0x84, .. "\"}"u8];
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using HttpResponseMessage response = await _cluster.Http.PostAsync("api/v1/jobs", content).Within();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("not valid UTF-8", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Unknown_jobs_are_404_and_a_missing_path_fails_the_job_naming_it()
     {
         using HttpResponseMessage get = await _cluster.Http.GetAsync("api/v1/jobs/j-nope");

@@ -53,6 +53,11 @@ public sealed record LoadJobSpec
     /// <exception cref="JobSpecException">A field is missing, has the wrong type, or an invalid value.</exception>
     public static LoadJobSpec Parse(ReadOnlySpan<byte> body)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            throw new JobSpecException("body", "the body is not valid UTF-8");
+        }
+
         JsonDocument document;
         try
         {
