@@ -132,7 +132,8 @@ public sealed partial class PageStore : IDisposable
         var key = new PageKey(source.File, pageIndex);
         while (true)
         {
-            if (_index.ContainsKey(key))
+            // A page being removed (evicted, dropped as damaged) is not cached: load it again rather than report it.
+            if (_index.TryGetValue(key, out var cached) && !cached.IsRemoved)
             {
                 return false;
             }
