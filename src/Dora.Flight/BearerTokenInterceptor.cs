@@ -1,12 +1,10 @@
-using System.Security.Cryptography;
-using System.Text;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
 namespace Dora.Flight;
 
 /// <summary>
-/// With a token configured (<see cref="FlightOptions.AuthToken"/>), every Flight call must carry
+/// With tokens configured (<see cref="FlightOptions.Tokens"/>), every Flight call must carry
 /// <c>authorization: Bearer &lt;token&gt;</c>; calls without it get <c>Unauthenticated</c>. Handshake is the one
 /// exception: it may present the token as its payload instead (docs/flight.md).
 /// </summary>
@@ -42,21 +40,18 @@ internal sealed class BearerTokenInterceptor(FlightContext flight) : Interceptor
 
     private void Authorize(ServerCallContext context)
     {
-        if (flight.Options.AuthToken is { } expected && !HasToken(context.RequestHeaders, expected))
+        if (flight.Options.Tokens is { } tokens && !HasToken(context.RequestHeaders, tokens))
         {
             throw new RpcException(new Status(StatusCode.Unauthenticated,
                 "this worker requires a token: send the header 'authorization: Bearer <token>'"));
         }
     }
 
-    /// <summary>True when the headers carry <c>Bearer &lt;expected&gt;</c> (compared in constant time).</summary>
-    public static bool HasToken(Metadata headers, string expected)
+    /// <summary>True when the headers carry <c>Bearer &lt;token&gt;</c> with one of the tokens (compared in constant time).</summary>
+    public static bool HasToken(Metadata headers, Dora.Core.Security.TokenSet tokens)
     {
         string? value = headers.GetValue("authorization");
         return value is not null && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            && Matches(value["Bearer ".Length..], expected);
+            && tokens.Accepts(value["Bearer ".Length..]);
     }
-
-    public static bool Matches(string presented, string expected) =>
-        CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(expected));
 }

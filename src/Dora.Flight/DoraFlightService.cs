@@ -131,9 +131,9 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
         while (await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
         {
             ByteString payload = requestStream.Current.Payload;
-            if (flight.Options.AuthToken is { } expected
-                && !BearerTokenInterceptor.Matches(payload.ToStringUtf8(), expected)
-                && !BearerTokenInterceptor.HasToken(context.RequestHeaders, expected))
+            if (flight.Options.Tokens is { } tokens
+                && !tokens.Accepts(payload.ToStringUtf8())
+                && !BearerTokenInterceptor.HasToken(context.RequestHeaders, tokens))
             {
                 throw new RpcException(new Status(StatusCode.Unauthenticated, "the handshake did not present this worker's token"));
             }

@@ -57,10 +57,10 @@ public sealed record FlightOptions
     public TimeSpan DecodeWait { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// A bearer token every call must present (<c>authorization: Bearer &lt;token&gt;</c>); null (the default) serves
-    /// anyone who can reach the port.
+    /// The bearer tokens a call may present (<c>authorization: Bearer &lt;token&gt;</c>, any one of them); null (the
+    /// default) serves anyone who can reach the port.
     /// </summary>
-    public string? AuthToken { get; init; }
+    public Dora.Core.Security.TokenSet? Tokens { get; init; }
 
     /// <summary>
     /// The certificate (with its private key) that turns on TLS: clients then connect with <c>grpc+tls://</c>.
@@ -77,11 +77,6 @@ public sealed record FlightOptions
         if (TlsCertificate is { HasPrivateKey: false })
         {
             throw new ArgumentException("FlightOptions.TlsCertificate has no private key.");
-        }
-
-        if (AuthToken is { Length: 0 or > 1024 })
-        {
-            throw new ArgumentException("FlightOptions.AuthToken must be 1 to 1024 characters, or null for none.");
         }
 
         if (DecodeMemoryBytes < MinDecodeMemoryBytes || DecodeWait < TimeSpan.Zero)

@@ -108,7 +108,7 @@ public sealed class LocalClusterCommandTests : IAsyncLifetime, IDisposable
     [InlineData(new[] { "ls" }, 2, "Required argument 'PATH' missing")]
     [InlineData(new[] { "cat", "/big.bin", "--offset", "-5" }, 2, "option '--offset'")]
     [InlineData(new[] { "ls", "/", "--bogus", "1" }, 2, "Unrecognized command or argument '--bogus'")]
-    [InlineData(new[] { "ls", "/", "--token", "--json" }, 2, "option '--token' needs a value, not the option '--json'")]
+    [InlineData(new[] { "ls", "/", "--token-file", "--json" }, 2, "option '--token-file' needs a value, not the option '--json'")]
     [InlineData(new[] { "ls", "/", "--limit", "5", "--limit", "6" }, 2, "'--limit' expects a single argument")]
     [InlineData(new[] { "local", "--cache-size", "1MiB", "--page-size", "1MiB" }, 2, "option '--cache-size' (1 MiB) must hold at least 4 pages")]
     [InlineData(new[] { "local", "--flight-decode-memory", "1MiB" }, 2, "option '--flight-decode-memory' must be at least 16 MiB (was 1 MiB)")]

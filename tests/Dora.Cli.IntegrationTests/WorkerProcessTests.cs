@@ -84,6 +84,70 @@ public sealed class WorkerProcessTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_worker_takes_its_tokens_from_DORA_TOKEN_or_a_token_file_and_clients_too()
+    {
+        string[] ls = ["ls", "/", "--registry", Etcd.RegistryAddress, "--cluster", "tokens"];
+        await File.WriteAllTextAsync(_directory.Combine("tokens"), "# rotating\nnext-token\nfirst-token\n");
+
+        // A worker given only DORA_TOKEN requires it (the attack this closes: it used to run without authentication).
+        await using (DoraProcess worker = DoraProcess.Start(_directory.Path, new Dictionary<string, string?> { ["DORA_TOKEN"] = "first-token" },
+            ["worker", "--ufs", "ufs", "--registry", Etcd.RegistryAddress, "--cluster", "tokens", "--cache-dir", "cache-t",
+             "--http-port", "0", "--stream-port", "0", "--flight-port", "0", "--lease-ttl", "2"]))
+        {
+            await worker.WaitForOutputAsync("is serving");
+            (int anonymous, string refused) = await DoraProcess.RunAsync(_directory.Path, ls);
+            Assert.NotEqual(0, anonymous);
+            Assert.Contains("requires a token", refused, StringComparison.Ordinal);
+
+            (int wrong, string wrongOutput) = await DoraProcess.RunAsync(_directory.Path, new Dictionary<string, string?> { ["DORA_TOKEN"] = "guess" }, ls);
+            Assert.NotEqual(0, wrong);
+            Assert.Contains("not accepted", wrongOutput, StringComparison.Ordinal);
+            Assert.DoesNotContain("guess", wrongOutput, StringComparison.Ordinal);
+
+            (int fromEnvironment, string listed) = await DoraProcess.RunAsync(_directory.Path, new Dictionary<string, string?> { ["DORA_TOKEN"] = "first-token" }, ls);
+            Assert.True(fromEnvironment == 0, listed);
+            Assert.Contains("a.txt", listed, StringComparison.Ordinal);
+            Assert.DoesNotContain("first-token", worker.Output, StringComparison.Ordinal);
+        }
+
+        // With a token file: any of its tokens is accepted (rotation), and the client presents the file's first.
+        await using (DoraProcess worker = DoraProcess.Start(_directory.Path,
+            ["worker", "--ufs", "ufs", "--registry", Etcd.RegistryAddress, "--cluster", "tokens", "--cache-dir", "cache-t",
+             "--http-port", "0", "--stream-port", "0", "--flight-port", "0", "--lease-ttl", "2", "--token-file", "tokens"]))
+        {
+            await worker.WaitForOutputAsync("is serving");
+            (int oldToken, string output) = await DoraProcess.RunAsync(_directory.Path, new Dictionary<string, string?> { ["DORA_TOKEN"] = "first-token" }, ls);
+            Assert.True(oldToken == 0, output);
+            (int fromFile, string listed) = await DoraProcess.RunAsync(_directory.Path, [.. ls, "--token-file", "tokens"]);
+            Assert.True(fromFile == 0, listed);
+        }
+    }
+
+    [Theory]
+    [InlineData("", "holds no token")]
+    [InlineData("# only a comment\n", "holds no token")]
+    [InlineData("has a space\n", "token 1 of the token file")]
+    public async Task A_worker_refuses_to_start_with_a_token_file_it_cannot_use(string content, string expected)
+    {
+        await File.WriteAllTextAsync(_directory.Combine("bad-tokens"), content);
+        (int code, string output) = await DoraProcess.RunAsync(_directory.Path,
+            ["worker", "--ufs", "ufs", "--registry", Etcd.RegistryAddress, "--cluster", "bad", "--cache-dir", "cache-b", "--token-file", "bad-tokens"]);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("has a space", output, StringComparison.Ordinal);
+
+        (int missing, string missingOutput) = await DoraProcess.RunAsync(_directory.Path,
+            ["worker", "--ufs", "ufs", "--registry", Etcd.RegistryAddress, "--cluster", "bad", "--cache-dir", "cache-b", "--token-file", "no-such-file"]);
+        Assert.Equal(2, missing);
+        Assert.Contains("cannot be read", missingOutput, StringComparison.Ordinal);
+
+        (int emptyEnvironment, string environmentOutput) = await DoraProcess.RunAsync(_directory.Path, new Dictionary<string, string?> { ["DORA_TOKEN"] = " , " },
+            ["worker", "--ufs", "ufs", "--registry", Etcd.RegistryAddress, "--cluster", "bad", "--cache-dir", "cache-b"]);
+        Assert.Equal(2, emptyEnvironment);
+        Assert.Contains("$DORA_TOKEN holds no token", environmentOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_restarted_worker_keeps_its_id_and_a_stopped_one_deregisters_at_once()
     {
         string id;

@@ -62,7 +62,7 @@ internal sealed class TestCluster : IAsyncDisposable
                 Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(directory.Combine($"cache-{i}", "pages"), 256L << 20)], PageSize = PageSize },
                 Metadata = new MetadataOptions { DatabaseDirectory = directory.Combine($"cache-{i}", "metadata") },
                 HttpPort = 0,
-                Stream = (stream ?? new PageStreamOptions()) with { Port = 0, AuthToken = streamToken, SendfileThreshold = sendfileThreshold },
+                Stream = (stream ?? new PageStreamOptions()) with { Port = 0, Tokens = streamToken is null ? null : Dora.Core.Security.TokenSet.Of(streamToken), SendfileThreshold = sendfileThreshold },
             };
         }, configureLogging: null, CancellationToken.None).Within();
         clientOptions ??= new DoraClientOptions();

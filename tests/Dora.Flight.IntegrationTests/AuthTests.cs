@@ -11,7 +11,7 @@ public sealed class AuthTests
     [Fact]
     public async Task With_a_token_every_call_needs_the_bearer_header_and_the_handshake_accepts_it_as_payload()
     {
-        await using FlightCluster cluster = await FlightCluster.StartAsync(1, ufs => File.WriteAllText(Path.Combine(ufs, "a.txt"), "hello"), new FlightOptions { AuthToken = "s3cret" });
+        await using FlightCluster cluster = await FlightCluster.StartAsync(1, ufs => File.WriteAllText(Path.Combine(ufs, "a.txt"), "hello"), new FlightOptions { Tokens = Dora.Core.Security.TokenSet.Of("s3cret", "n3xt") });
         FlightClient client = cluster.Client(0);
         FlightDescriptor descriptor = FlightDescriptor.CreatePathDescriptor("/a.txt");
 
@@ -24,6 +24,12 @@ public sealed class AuthTests
 
         FlightInfo info = await client.GetInfo(descriptor, new Metadata { { "authorization", "Bearer s3cret" } }).ResponseAsync.WaitAsync(TestTimeouts.Default);
         Assert.Equal(5, info.TotalBytes);
+
+        // While a new token is rolled out, both are accepted; a prefix of one is not.
+        FlightInfo rotated = await client.GetInfo(descriptor, new Metadata { { "authorization", "Bearer n3xt" } }).ResponseAsync.WaitAsync(TestTimeouts.Default);
+        Assert.Equal(5, rotated.TotalBytes);
+        var prefix = await Assert.ThrowsAsync<RpcException>(() => client.GetInfo(descriptor, new Metadata { { "authorization", "Bearer s3cr" } }).ResponseAsync.WaitAsync(TestTimeouts.Default));
+        Assert.Equal(StatusCode.Unauthenticated, prefix.StatusCode);
 
         using (var handshake = client.Handshake())
         {

@@ -29,7 +29,10 @@ public sealed class DoraProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    public static DoraProcess Start(string workingDirectory, params string[] arguments)
+    public static DoraProcess Start(string workingDirectory, params string[] arguments) => Start(workingDirectory, null, arguments);
+
+    /// <summary>Starts dora with extra environment variables (a null value removes one).</summary>
+    public static DoraProcess Start(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -45,6 +48,12 @@ public sealed class DoraProcess : IAsyncDisposable
         }
 
         start.Environment.Remove("DORA_REGISTRY");
+        start.Environment.Remove("DORA_TOKEN");
+        foreach ((string name, string? value) in environment ?? new Dictionary<string, string?>())
+        {
+            start.Environment[name] = value;
+        }
+
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var dora = new DoraProcess(process);
         process.OutputDataReceived += (_, e) => dora.Append(e.Data);
@@ -57,9 +66,12 @@ public sealed class DoraProcess : IAsyncDisposable
     }
 
     /// <summary>Runs dora to completion and returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, params string[] arguments)
+    public static Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, params string[] arguments) => RunAsync(workingDirectory, null, arguments);
+
+    /// <summary>Runs dora to completion with extra environment variables and returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
     {
-        await using DoraProcess dora = Start(workingDirectory, arguments);
+        await using DoraProcess dora = Start(workingDirectory, environment, arguments);
         int code = await dora.WaitForExitAsync();
         return (code, dora.Output);
     }

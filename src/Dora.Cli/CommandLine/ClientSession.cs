@@ -12,7 +12,7 @@ internal static class ClientSession
     {
         RegistrySettings.AddOptions(command);
         RegistrySettings.AddPolicyOptions(command);
-        CliOptions.AddTo(command, CliOptions.Value("--token", "TOKEN", "page stream token, when the workers require one (default: $DORA_TOKEN)"));
+        TokenOption.AddTo(command, "the token to present to the workers, when they require one (the first of the file)");
     }
 
     /// <summary>Reads the cluster options (<see cref="RegistrySettings"/>, policy, token) a client command takes.</summary>
@@ -20,7 +20,7 @@ internal static class ClientSession
     {
         var registry = RegistrySettings.Read(reader);
         var view = RegistrySettings.ReadViewOptions(reader);
-        string? token = reader.String("--token") ?? Environment.GetEnvironmentVariable("DORA_TOKEN");
+        string? token = TokenOption.Read(reader)?.Current;
         return (registry, new DoraClientOptions { Cluster = view, AuthToken = token });
     }
 

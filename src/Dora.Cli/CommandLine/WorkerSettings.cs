@@ -17,7 +17,7 @@ namespace Dora.Cli.CommandLine;
 
 /// <summary>The cache, consistency and port options every worker-running command takes.</summary>
 internal sealed record WorkerSettings(
-    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort, int FlightPort, string? Token, X509Certificate2? FlightCertificate, long FlightDecodeMemory)
+    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort, int FlightPort, Dora.Core.Security.TokenSet? Tokens, X509Certificate2? FlightCertificate, long FlightDecodeMemory)
 {
     /// <summary>Adds the cache, consistency and port options (<paramref name="firstWorker"/>: the ports are the first worker's).</summary>
     public static void AddOptions(Command command, bool firstWorker = false)
@@ -34,10 +34,10 @@ internal sealed record WorkerSettings(
             CliOptions.Value("--http-port", "PORT", $"worker HTTP port (default 8817; 0 picks a free one{ports})"),
             CliOptions.Value("--stream-port", "PORT", $"page stream port (default 8816; 0 picks a free one{ports})"),
             CliOptions.Value("--flight-port", "PORT", $"Arrow Flight port (default 8815; 0 picks a free one{ports})"),
-            CliOptions.Value("--token", "TOKEN", "require this token from page stream and Flight clients (default: none)"),
             CliOptions.Value("--flight-tls-cert", "FILE", "serve Flight over TLS with this PEM certificate (with --flight-tls-key)"),
             CliOptions.Value("--flight-tls-key", "FILE", "the PEM private key of --flight-tls-cert"),
             CliOptions.Value("--flight-decode-memory", "SIZE", $"memory all Flight calls may use at once to decode Parquet row groups (default a quarter of the memory this process may use, at least {ByteSize.Format(FlightOptions.MinDefaultDecodeMemoryBytes)})"));
+        TokenOption.AddTo(command, "require one of these tokens from page stream and Flight clients (default: none)");
     }
 
     /// <summary>The smallest cache, in pages: a cache that cannot hold a few pages serves everything from the source.</summary>
@@ -55,13 +55,9 @@ internal sealed record WorkerSettings(
             reader.Int("--http-port", WorkerOptions.DefaultHttpPort, 0, 65535),
             reader.Int("--stream-port", ProtocolConstants.DefaultPort, 0, 65535),
             reader.Int("--flight-port", WorkerOptions.DefaultFlightPort, 0, 65535),
-            reader.String("--token"),
+            TokenOption.Read(reader),
             ReadCertificate(reader.String("--flight-tls-cert"), reader.String("--flight-tls-key")),
             reader.Bytes("--flight-decode-memory", FlightOptions.DefaultDecodeMemoryBytes));
-        if (settings.Token is { Length: 0 or > 1024 })
-        {
-            throw new UsageException("option '--token' must be 1 to 1024 characters");
-        }
         if (settings.PageSize is < PageStoreOptions.MinPageSize or > PageStoreOptions.MaxPageSize)
         {
             throw new UsageException($"option '--page-size' must be between {ByteSize.Format(PageStoreOptions.MinPageSize)} and {ByteSize.Format(PageStoreOptions.MaxPageSize)} (was {ByteSize.Format(settings.PageSize)})");
@@ -92,9 +88,9 @@ internal sealed record WorkerSettings(
         },
         Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(CacheDirectory, "metadata") },
         HttpPort = HttpPort,
-        Stream = new PageStreamOptions { Port = StreamPort, AuthToken = Token },
+        Stream = new PageStreamOptions { Port = StreamPort, Tokens = Tokens },
         FlightPort = FlightPort,
-        ExtraEndpoints = [FlightServer.Factory(new FlightOptions { AuthToken = Token, TlsCertificate = FlightCertificate, DecodeMemoryBytes = FlightDecodeMemory })],
+        ExtraEndpoints = [FlightServer.Factory(new FlightOptions { Tokens = Tokens, TlsCertificate = FlightCertificate, DecodeMemoryBytes = FlightDecodeMemory })],
     };
 
     /// <summary>One line describing the cache, for start-up banners.</summary>

@@ -66,7 +66,7 @@ internal static class LocalCommand
                 Bind = System.Net.IPAddress.Loopback,
                 Port = schedulerPort == 0 ? 0 : LocalCluster.FindFreePort(System.Net.IPAddress.Loopback, schedulerPort),
                 AdvertisedHost = cluster.Workers[0].Registered!.Host,
-                WorkerToken = settings.Token,
+                WorkerToken = settings.Tokens?.Current,
             },
             cluster.Registry,
             logging: null,

@@ -17,8 +17,8 @@ internal static class SchedulerCommand
             CliOptions.Value("--port", "N", "REST port (default 8818; 0: any free port)"),
             CliOptions.Value("--max-running-jobs", "N", "jobs running at once (default 4); more wait queued"),
             CliOptions.Value("--tasks-per-worker", "N", "load tasks in flight on each worker (default 8)"),
-            CliOptions.Value("--retention-days", "N", "how long finished jobs are kept (default 7)"),
-            CliOptions.Value("--token", "TOKEN", "the workers' page stream token, when they require one (default: $DORA_TOKEN)"));
+            CliOptions.Value("--retention-days", "N", "how long finished jobs are kept (default 7)"));
+        TokenOption.AddTo(command, "the token to present to the workers, when they require one (the first of the file)");
         ServiceAddress.AddOptions(command, "a crashed scheduler's entry lapses after this long");
         RegistrySettings.AddOptions(command, clusterFile: false);
         return command;
@@ -32,7 +32,7 @@ internal static class SchedulerCommand
         int running = reader.Int("--max-running-jobs", 4, 1, 1000);
         int perWorker = reader.Int("--tasks-per-worker", 8, 1, 1024);
         int retention = reader.Int("--retention-days", 7, 1, 3650);
-        string? token = reader.String("--token") ?? Environment.GetEnvironmentVariable("DORA_TOKEN");
+        string? token = TokenOption.Read(reader)?.Current;
         var registrySettings = RegistrySettings.Read(reader, allowClusterFile: false);
         using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
         await using var registry = registrySettings.Open(address.LeaseTtl, loggers.CreateLogger("Dora.Registry"));

@@ -8,8 +8,11 @@ public sealed record PageStreamOptions
     /// <summary>TCP port: <see cref="ProtocolConstants.DefaultPort"/> (8816) by default; 0 picks a free port; -1 disables the endpoint.</summary>
     public int Port { get; init; } = ProtocolConstants.DefaultPort;
 
-    /// <summary>A token every client must present in its HELLO; null (the default) accepts any client.</summary>
-    public string? AuthToken { get; init; }
+    /// <summary>
+    /// The tokens a client may present in its HELLO (any one of them: several while a new one is rolled out); null (the
+    /// default) accepts any client.
+    /// </summary>
+    public Dora.Core.Security.TokenSet? Tokens { get; init; }
 
     /// <summary>
     /// Requests a connection may have in flight: 16 by default. Past it the server stops reading that connection, so
@@ -86,11 +89,6 @@ public sealed record PageStreamOptions
         if (IdleTimeout <= TimeSpan.Zero || WriteTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException("PageStreamOptions: IdleTimeout and WriteTimeout must be positive.");
-        }
-
-        if (AuthToken is { Length: 0 or > 1024 })
-        {
-            throw new ArgumentException("PageStreamOptions.AuthToken must be 1 to 1024 characters, or null for none.");
         }
     }
 }

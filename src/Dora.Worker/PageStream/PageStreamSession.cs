@@ -173,8 +173,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
             return false;
         }
 
-        if (_options.AuthToken is { } expected
-            && !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(expected)))
+        if (_options.Tokens is { } tokens && !tokens.Accepts(token))
         {
             await CloseWithErrorAsync(ErrorCode.Unauthenticated, token.Length == 0 ? "this worker requires a token" : "the token is not accepted").ConfigureAwait(false);
             return false;
