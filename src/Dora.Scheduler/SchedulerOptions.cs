@@ -36,6 +36,15 @@ public sealed record SchedulerOptions
     /// <summary>How long a task keeps retrying transient failures (a worker restarting, leaving, or busy).</summary>
     public TimeSpan TaskRetryWindow { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The tokens of the REST API: when set, every request but <c>/healthz</c> (and <c>/metrics</c> with
+    /// <see cref="OpenMetrics"/>) needs <c>Authorization: Bearer</c> with one of them. Null (the default): open.
+    /// </summary>
+    public Dora.Core.Security.TokenSet? Tokens { get; init; }
+
+    /// <summary>Serve <c>/metrics</c> without a token even when <see cref="Tokens"/> are set (false by default).</summary>
+    public bool OpenMetrics { get; init; }
+
     /// <summary>The worker page stream token, when the workers require one.</summary>
     public string? WorkerToken { get; init; }
 

@@ -18,6 +18,7 @@ internal sealed class SchedulerClient(HttpClient http) : IDisposable
     {
         CliOptions.AddTo(command, CliOptions.Value("--scheduler", "URL", "the scheduler's REST API (default: $DORA_SCHEDULER, else the one the cluster's registry advertises)"));
         RegistrySettings.AddOptions(command);
+        TokenOption.AddTo(command, "the token to present to the scheduler, when it requires one (the first of the file)");
     }
 
     public static async Task<SchedulerClient> ConnectAsync(ArgumentReader reader, CancellationToken cancellationToken)
@@ -37,7 +38,13 @@ internal sealed class SchedulerClient(HttpClient http) : IDisposable
             throw new UsageException($"option '--scheduler' must be an http:// URL (was '{url}')");
         }
 
-        return new SchedulerClient(new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(30) });
+        var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(30) };
+        if (TokenOption.Read(reader) is { } tokens)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", tokens.Current);
+        }
+
+        return new SchedulerClient(http);
     }
 
     public Uri BaseAddress => http.BaseAddress!;

@@ -17,7 +17,7 @@ namespace Dora.Cli.CommandLine;
 
 /// <summary>The cache, consistency and port options every worker-running command takes.</summary>
 internal sealed record WorkerSettings(
-    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort, int FlightPort, Dora.Core.Security.TokenSet? Tokens, X509Certificate2? FlightCertificate, long FlightDecodeMemory)
+    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort, int FlightPort, Dora.Core.Security.TokenSet? Tokens, X509Certificate2? FlightCertificate, long FlightDecodeMemory, bool OpenMetrics)
 {
     /// <summary>Adds the cache, consistency and port options (<paramref name="firstWorker"/>: the ports are the first worker's).</summary>
     public static void AddOptions(Command command, bool firstWorker = false)
@@ -37,8 +37,12 @@ internal sealed record WorkerSettings(
             CliOptions.Value("--flight-tls-cert", "FILE", "serve Flight over TLS with this PEM certificate (with --flight-tls-key)"),
             CliOptions.Value("--flight-tls-key", "FILE", "the PEM private key of --flight-tls-cert"),
             CliOptions.Value("--flight-decode-memory", "SIZE", $"memory all Flight calls may use at once to decode Parquet row groups (default a quarter of the memory this process may use, at least {ByteSize.Format(FlightOptions.MinDefaultDecodeMemoryBytes)})"));
-        TokenOption.AddTo(command, "require one of these tokens from page stream and Flight clients (default: none)");
+        TokenOption.AddTo(command, "require one of these tokens from page stream, Flight and HTTP clients (default: none)");
+        CliOptions.AddTo(command, CliOptions.Flag(OpenMetricsOption, "serve /metrics without a token even when tokens are required"));
     }
+
+    /// <summary>The flag that leaves <c>/metrics</c> open when tokens are required elsewhere (Prometheus without credentials).</summary>
+    public const string OpenMetricsOption = "--open-metrics";
 
     /// <summary>The smallest cache, in pages: a cache that cannot hold a few pages serves everything from the source.</summary>
     private const int MinCachePages = 4;
@@ -57,7 +61,8 @@ internal sealed record WorkerSettings(
             reader.Int("--flight-port", WorkerOptions.DefaultFlightPort, 0, 65535),
             TokenOption.Read(reader),
             ReadCertificate(reader.String("--flight-tls-cert"), reader.String("--flight-tls-key")),
-            reader.Bytes("--flight-decode-memory", FlightOptions.DefaultDecodeMemoryBytes));
+            reader.Bytes("--flight-decode-memory", FlightOptions.DefaultDecodeMemoryBytes),
+            reader.Flag(OpenMetricsOption));
         if (settings.PageSize is < PageStoreOptions.MinPageSize or > PageStoreOptions.MaxPageSize)
         {
             throw new UsageException($"option '--page-size' must be between {ByteSize.Format(PageStoreOptions.MinPageSize)} and {ByteSize.Format(PageStoreOptions.MaxPageSize)} (was {ByteSize.Format(settings.PageSize)})");
@@ -88,6 +93,8 @@ internal sealed record WorkerSettings(
         },
         Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(CacheDirectory, "metadata") },
         HttpPort = HttpPort,
+        HttpTokens = Tokens,
+        OpenMetrics = OpenMetrics,
         Stream = new PageStreamOptions { Port = StreamPort, Tokens = Tokens },
         FlightPort = FlightPort,
         ExtraEndpoints = [FlightServer.Factory(new FlightOptions { Tokens = Tokens, TlsCertificate = FlightCertificate, DecodeMemoryBytes = FlightDecodeMemory })],

@@ -67,6 +67,8 @@ internal static class LocalCommand
                 Port = schedulerPort == 0 ? 0 : LocalCluster.FindFreePort(System.Net.IPAddress.Loopback, schedulerPort),
                 AdvertisedHost = cluster.Workers[0].Registered!.Host,
                 WorkerToken = settings.Tokens?.Current,
+                Tokens = settings.Tokens,
+                OpenMetrics = settings.OpenMetrics,
             },
             cluster.Registry,
             logging: null,

@@ -18,7 +18,8 @@ internal static class SchedulerCommand
             CliOptions.Value("--max-running-jobs", "N", "jobs running at once (default 4); more wait queued"),
             CliOptions.Value("--tasks-per-worker", "N", "load tasks in flight on each worker (default 8)"),
             CliOptions.Value("--retention-days", "N", "how long finished jobs are kept (default 7)"));
-        TokenOption.AddTo(command, "the token to present to the workers, when they require one (the first of the file)");
+        TokenOption.AddTo(command, "require one of these tokens from REST clients, and present the first to the workers (default: none)");
+        CliOptions.AddTo(command, CliOptions.Flag(WorkerSettings.OpenMetricsOption, "serve /metrics without a token even when tokens are required"));
         ServiceAddress.AddOptions(command, "a crashed scheduler's entry lapses after this long");
         RegistrySettings.AddOptions(command, clusterFile: false);
         return command;
@@ -32,7 +33,7 @@ internal static class SchedulerCommand
         int running = reader.Int("--max-running-jobs", 4, 1, 1000);
         int perWorker = reader.Int("--tasks-per-worker", 8, 1, 1024);
         int retention = reader.Int("--retention-days", 7, 1, 3650);
-        string? token = TokenOption.Read(reader)?.Current;
+        Dora.Core.Security.TokenSet? tokens = TokenOption.Read(reader);
         var registrySettings = RegistrySettings.Read(reader, allowClusterFile: false);
         using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
         await using var registry = registrySettings.Open(address.LeaseTtl, loggers.CreateLogger("Dora.Registry"));
@@ -46,7 +47,9 @@ internal static class SchedulerCommand
                 MaxRunningJobs = running,
                 TasksPerWorker = perWorker,
                 Retention = TimeSpan.FromDays(retention),
-                WorkerToken = token,
+                WorkerToken = tokens?.Current,
+                Tokens = tokens,
+                OpenMetrics = reader.Flag(WorkerSettings.OpenMetricsOption),
             },
             registry,
             loggers,

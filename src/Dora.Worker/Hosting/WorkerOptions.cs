@@ -41,6 +41,15 @@ public sealed record WorkerOptions
     /// <summary>The page stream endpoint (port 8816 by default, bound to <see cref="HttpAddress"/> too).</summary>
     public PageStreamOptions Stream { get; init; } = new();
 
+    /// <summary>
+    /// The tokens of the worker's HTTP API: when set, every request but <c>/healthz</c> (and <c>/metrics</c> with
+    /// <see cref="OpenMetrics"/>) needs <c>Authorization: Bearer</c> with one of them. Null (the default): open.
+    /// </summary>
+    public Dora.Core.Security.TokenSet? HttpTokens { get; init; }
+
+    /// <summary>Serve <c>/metrics</c> without a token even when <see cref="HttpTokens"/> are set (false by default).</summary>
+    public bool OpenMetrics { get; init; }
+
     /// <summary>How the worker's own view of the cluster builds its ring: the same policy as every client.</summary>
     public ClusterViewOptions Cluster { get; init; } = new();
 
