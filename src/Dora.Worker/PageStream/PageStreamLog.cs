@@ -12,6 +12,9 @@ internal sealed partial class PageStreamSession
         [LoggerMessage(2, LogLevel.Debug, "Page stream connection from {Peer} closed after being idle")]
         public static partial void IdleClosed(ILogger logger, string peer);
 
+        [LoggerMessage(20, LogLevel.Debug, "Page stream connection from {Peer} closed: no whole HELLO within {Seconds} s")]
+        public static partial void HelloTimedOut(ILogger logger, string peer, double seconds);
+
         [LoggerMessage(3, LogLevel.Error, "Page stream {Request} of '{Path}' failed")]
         public static partial void RequestFailed(ILogger logger, string request, string path, Exception error);
 

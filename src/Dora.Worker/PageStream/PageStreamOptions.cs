@@ -20,8 +20,27 @@ public sealed record PageStreamOptions
     /// </summary>
     public int MaxInFlightPerConnection { get; init; } = 16;
 
-    /// <summary>Open connections accepted at once: 1024 by default; more are refused with an error frame.</summary>
+    /// <summary>
+    /// Connections that said HELLO (with a token, when one is required) served at once: 1024 by default; more are
+    /// refused with an error frame.
+    /// </summary>
     public int MaxConnections { get; init; } = 1024;
+
+    /// <summary>
+    /// How long a new connection has to send its whole HELLO: 5 s by default. A peer that connects and says nothing,
+    /// or half a HELLO, is closed then, so it holds a slot for at most this long.
+    /// </summary>
+    public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Connections still to complete their HELLO, worker-wide: 256 by default. They have their own slots, apart from
+    /// <see cref="MaxConnections"/>, so peers that never authenticate cannot take the slots of those that do; when
+    /// all are taken, the oldest is closed for the newcomer.
+    /// </summary>
+    public int MaxPendingConnections { get; init; } = 256;
+
+    /// <summary>Connections still to complete their HELLO from one address: 32 by default; more from it are closed at once.</summary>
+    public int MaxPendingPerAddress { get; init; } = 32;
 
     /// <summary>
     /// Page buffers all connections may hold at once for misses and unverified pages: 128 by default (128 MiB with
@@ -84,6 +103,11 @@ public sealed record PageStreamOptions
         if (SendfileThreshold < 0)
         {
             throw new ArgumentException($"PageStreamOptions.SendfileThreshold must be 0 or more (was {SendfileThreshold}).");
+        }
+
+        if (HelloTimeout <= TimeSpan.Zero || MaxPendingConnections < 1 || MaxPendingPerAddress < 1)
+        {
+            throw new ArgumentException("PageStreamOptions: HelloTimeout, MaxPendingConnections and MaxPendingPerAddress must be positive.");
         }
 
         if (IdleTimeout <= TimeSpan.Zero || WriteTimeout <= TimeSpan.Zero)

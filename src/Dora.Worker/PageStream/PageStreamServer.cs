@@ -21,6 +21,10 @@ public sealed class PageStreamServer : IAsyncDisposable
     private readonly SemaphoreSlim _bufferedPages;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<PageStreamSession, Task> _sessions = new();
+    private readonly ConcurrentDictionary<System.Net.IPAddress, int> _pendingByAddress = new();
+    private readonly Lock _pendingLock = new();
+    private readonly LinkedList<PageStreamSession> _pending = new();
+    private int _admitted;
     private readonly Task _acceptLoop;
 
     private PageStreamServer(Socket listener, StorageEngine engine, PageStreamOptions options, string workerId, ILogger logger)
@@ -82,33 +86,113 @@ public sealed class PageStreamServer : IAsyncDisposable
 
             socket.NoDelay = true;
             var session = new PageStreamSession(socket, _engine, _options, _bufferedPages, _workerId, _logger);
-            if (_sessions.Count >= _options.MaxConnections)
+            System.Net.IPAddress address = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address ?? System.Net.IPAddress.None;
+            LinkedListNode<PageStreamSession>? slot = ReservePending(session, address);
+            if (slot is null)
             {
-                _ = RefuseAsync(session);
+                _ = RefuseAsync(session, $"{_options.MaxPendingPerAddress} connections from this address are still to say HELLO");
                 continue;
             }
 
-            _sessions[session] = ServeAsync(session, stopping);
+            _sessions[session] = ServeAsync(session, slot, address, stopping);
         }
     }
 
-    private async Task ServeAsync(PageStreamSession session, CancellationToken stopping)
+    /// <summary>
+    /// Takes a slot for a connection still to say HELLO; null when its address already holds its share. Peers that
+    /// never authenticate only ever hold these slots, apart from the served ones. When all are taken, the oldest
+    /// pending connection is given up for the new one: an honest client says HELLO within a round trip, so it is
+    /// never the oldest for long, while a flood keeps replacing its own connections.
+    /// </summary>
+    private LinkedListNode<PageStreamSession>? ReservePending(PageStreamSession session, System.Net.IPAddress address)
+    {
+        if (_pendingByAddress.AddOrUpdate(address, 1, (_, count) => count + 1) > _options.MaxPendingPerAddress)
+        {
+            ReleaseAddress(address);
+            return null;
+        }
+
+        PageStreamSession? oldest = null;
+        LinkedListNode<PageStreamSession> slot;
+        lock (_pendingLock)
+        {
+            slot = _pending.AddLast(session);
+            if (_pending.Count > _options.MaxPendingConnections)
+            {
+                oldest = _pending.First!.Value;
+                _pending.RemoveFirst();
+            }
+        }
+
+        oldest?.AbandonHandshake();
+        return slot;
+    }
+
+    private void ReleasePending(LinkedListNode<PageStreamSession> slot, System.Net.IPAddress address)
+    {
+        lock (_pendingLock)
+        {
+            if (slot.List is not null)
+            {
+                _pending.Remove(slot);
+            }
+        }
+
+        ReleaseAddress(address);
+    }
+
+    private void ReleaseAddress(System.Net.IPAddress address)
+    {
+        if (_pendingByAddress.AddOrUpdate(address, 0, (_, count) => count - 1) <= 0)
+        {
+            _pendingByAddress.TryRemove(new KeyValuePair<System.Net.IPAddress, int>(address, 0));
+        }
+    }
+
+    private async Task ServeAsync(PageStreamSession session, LinkedListNode<PageStreamSession> slot, System.Net.IPAddress address, CancellationToken stopping)
     {
         await Task.Yield();
+        bool pending = true;
+        bool admitted = false;
         try
         {
-            await session.RunAsync(stopping).ConfigureAwait(false);
+            await session.RunAsync(Admit, stopping).ConfigureAwait(false);
         }
         finally
         {
+            if (pending)
+            {
+                ReleasePending(slot, address);
+            }
+
+            if (admitted)
+            {
+                Interlocked.Decrement(ref _admitted);
+            }
+
             _sessions.TryRemove(session, out _);
             await session.DisposeAsync().ConfigureAwait(false);
         }
+
+        // After a good HELLO: the connection leaves the pending slots and takes a served one, if one is free.
+        bool Admit()
+        {
+            ReleasePending(slot, address);
+            pending = false;
+            if (Interlocked.Increment(ref _admitted) > _options.MaxConnections)
+            {
+                Interlocked.Decrement(ref _admitted);
+                return false;
+            }
+
+            admitted = true;
+            return true;
+        }
     }
 
-    private async Task RefuseAsync(PageStreamSession session)
+    private static async Task RefuseAsync(PageStreamSession session, string reason)
     {
-        await session.RefuseAsync(ErrorCode.Unavailable, $"this worker serves at most {_options.MaxConnections} page stream connections").ConfigureAwait(false);
+        await session.RefuseAsync(ErrorCode.Unavailable, reason).ConfigureAwait(false);
         await session.DisposeAsync().ConfigureAwait(false);
     }
 

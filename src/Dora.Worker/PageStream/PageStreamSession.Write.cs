@@ -265,6 +265,7 @@ internal sealed partial class PageStreamSession
         _socket.Dispose();
         _send.Dispose();
         _closing.Dispose();
+        _handshakeAbandoned.Dispose();
         _writeLock.Dispose();
         _inFlight.Dispose();
     }

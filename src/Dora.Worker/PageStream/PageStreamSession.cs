@@ -30,6 +30,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
     private readonly SemaphoreSlim _inFlight;
     private readonly ConcurrentDictionary<ulong, CancellationTokenSource> _requests = new();
     private readonly CancellationTokenSource _closing = new();
+    private readonly CancellationTokenSource _handshakeAbandoned = new();
     private readonly SendOperation _send = new();
     private readonly byte[] _frameHead = new byte[FrameHeader.Size + sizeof(long)];
     private readonly SendPacketsElement[] _fileElements = new SendPacketsElement[2];
@@ -50,13 +51,16 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
         _reader = new SocketReader(socket, 4096);
     }
 
-    /// <summary>Serves the connection until the peer leaves, a protocol error, idleness, or <paramref name="stopping"/>.</summary>
-    public async Task RunAsync(CancellationToken stopping)
+    /// <summary>
+    /// Serves the connection until the peer leaves, a protocol error, idleness, or <paramref name="stopping"/>. Once its
+    /// HELLO is accepted, <paramref name="admit"/> says whether a connection slot is free; without one it is refused.
+    /// </summary>
+    public async Task RunAsync(Func<bool> admit, CancellationToken stopping)
     {
         _engine.Metrics.StreamConnectionOpened();
         try
         {
-            await ServeAsync(stopping).ConfigureAwait(false);
+            await ServeAsync(admit, stopping).ConfigureAwait(false);
         }
         finally
         {
@@ -64,14 +68,20 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
         }
     }
 
-    private async Task ServeAsync(CancellationToken stopping)
+    private async Task ServeAsync(Func<bool> admit, CancellationToken stopping)
     {
         using var link = stopping.Register(static state => ((CancellationTokenSource)state!).Cancel(), _closing);
         using var idle = new CancellationTokenSource();
         try
         {
-            if (!await HandshakeAsync(idle).ConfigureAwait(false))
+            if (!await HandshakeAsync().ConfigureAwait(false))
             {
+                return;
+            }
+
+            if (!admit())
+            {
+                await CloseWithErrorAsync(ErrorCode.Unavailable, $"this worker serves at most {_options.MaxConnections} page stream connections").ConfigureAwait(false);
                 return;
             }
 
@@ -128,12 +138,35 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
         }
     }
 
-    /// <summary>The first frame must be HELLO with this version and, if one is configured, the token.</summary>
-    private async Task<bool> HandshakeAsync(CancellationTokenSource idle)
+    /// <summary>
+    /// The first frame must be HELLO with this version and, if one is configured, the token, all of it within
+    /// <see cref="PageStreamOptions.HelloTimeout"/>.
+    /// </summary>
+    private async Task<bool> HandshakeAsync()
     {
-        idle.CancelAfter(_options.IdleTimeout);
-        FrameHeader? frame = await ReadHeaderAsync(idle.Token).ConfigureAwait(false);
-        idle.TryReset();
+        using var deadline = new CancellationTokenSource(_options.HelloTimeout, _options.Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, _handshakeAbandoned.Token, _closing.Token);
+        try
+        {
+            return await ReadHelloAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !_closing.IsCancellationRequested)
+        {
+            Log.HelloTimedOut(_logger, _socket.RemoteEndPoint?.ToString() ?? "?", _options.HelloTimeout.TotalSeconds);
+            return false;
+        }
+        catch (OperationCanceledException) when (_handshakeAbandoned.IsCancellationRequested && !_closing.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Gives up on a connection still to complete its HELLO (the server needs its slot for a newer one).</summary>
+    public void AbandonHandshake() => _handshakeAbandoned.Cancel();
+
+    private async Task<bool> ReadHelloAsync(CancellationToken deadline)
+    {
+        FrameHeader? frame = await ReadHeaderAsync(deadline).ConfigureAwait(false);
         if (frame is not { } hello)
         {
             return false;
@@ -146,7 +179,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
         }
 
         byte[] payload = new byte[hello.PayloadLength];
-        if (!await _reader.ReadIntoAsync(payload, _closing.Token).ConfigureAwait(false))
+        if (!await _reader.ReadIntoAsync(payload, deadline).ConfigureAwait(false))
         {
             return false;
         }
