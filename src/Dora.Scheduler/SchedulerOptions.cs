@@ -21,8 +21,17 @@ public sealed record SchedulerOptions
     /// <summary>Jobs running at once; more wait queued.</summary>
     public int MaxRunningJobs { get; init; } = 4;
 
-    /// <summary>Jobs kept (queued, running and finished); a new job beyond it is refused until old ones are removed.</summary>
+    /// <summary>
+    /// Jobs kept (queued, running and finished): 10,000. A new job beyond it removes the oldest finished job; only when
+    /// every kept job is unfinished is it refused (429).
+    /// </summary>
     public int MaxJobs { get; init; } = 10_000;
+
+    /// <summary>
+    /// Unfinished jobs (queued or running) one client address may have: 100. More from it are refused (429) until some
+    /// finish, so one client cannot fill the scheduler for everyone.
+    /// </summary>
+    public int MaxUnfinishedJobsPerClient { get; init; } = 100;
 
     /// <summary>Load tasks in flight on one worker, across all jobs.</summary>
     public int TasksPerWorker { get; init; } = 8;
@@ -58,6 +67,11 @@ public sealed record SchedulerOptions
         if (Port is < 0 or > 65535)
         {
             throw new ArgumentException($"Scheduler port {Port} is outside 0..65535.");
+        }
+
+        if (MaxUnfinishedJobsPerClient < 1)
+        {
+            throw new ArgumentException($"SchedulerOptions.MaxUnfinishedJobsPerClient must be at least 1 (was {MaxUnfinishedJobsPerClient}).");
         }
 
         if (MaxRunningJobs < 1 || MaxJobs < MaxRunningJobs || TasksPerWorker < 1 || FilesInFlight < 1)

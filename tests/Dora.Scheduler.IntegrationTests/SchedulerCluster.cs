@@ -48,7 +48,7 @@ internal sealed class SchedulerCluster : IAsyncDisposable
 
     public string CacheDirectory(int worker) => _directory.Combine($"cache-{worker}", "pages");
 
-    public static async Task<SchedulerCluster> StartAsync(int workers, Action<string> populate, TimeProvider? time = null)
+    public static async Task<SchedulerCluster> StartAsync(int workers, Action<string> populate, TimeProvider? time = null, Func<SchedulerOptions, SchedulerOptions>? configure = null)
     {
         var directory = new TemporaryDirectory();
         Directory.CreateDirectory(directory.Combine("ufs"));
@@ -69,14 +69,17 @@ internal sealed class SchedulerCluster : IAsyncDisposable
         }, configureLogging: null, CancellationToken.None).Within();
         DoraClient client = await DoraClient.ConnectAsync(cluster.Registry, new DoraClientOptions { FallbackToUnderStorage = false }).Within();
         var result = new SchedulerCluster(directory, cluster, storages, client);
+        result._configure = configure ?? (options => options);
         await result.StartSchedulerAsync(time);
         return result;
     }
 
+    private Func<SchedulerOptions, SchedulerOptions> _configure = options => options;
+
     public async Task StartSchedulerAsync(TimeProvider? time = null)
     {
         Scheduler = await SchedulerHost.StartAsync(
-            new SchedulerOptions { Directory = SchedulerDirectory, Port = 0, TaskRetryWindow = TimeSpan.FromSeconds(20) },
+            _configure(new SchedulerOptions { Directory = SchedulerDirectory, Port = 0, TaskRetryWindow = TimeSpan.FromSeconds(20) }),
             Cluster.Registry,
             logging: null,
             time).Within();

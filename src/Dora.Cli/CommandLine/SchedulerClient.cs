@@ -55,6 +55,9 @@ internal sealed class SchedulerClient(HttpClient http) : IDisposable
     public Task<JobDocument> GetAsync(string id, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Get, $"api/v1/jobs/{Uri.EscapeDataString(id)}", null, cancellationToken);
 
+    public Task<JobDocument> DeleteAsync(string id, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Delete, $"api/v1/jobs/{Uri.EscapeDataString(id)}", null, cancellationToken);
+
     public Task<JobDocument> CancelAsync(string id, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Post, $"api/v1/jobs/{Uri.EscapeDataString(id)}/cancel", null, cancellationToken);
 

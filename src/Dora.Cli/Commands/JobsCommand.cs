@@ -12,12 +12,16 @@ internal static class JobsCommand
 {
     public static Command Create()
     {
-        var command = new Command("jobs", "list the scheduler's jobs, show one, or cancel one") { new Argument<string?>("ID") { Description = "show this job", Arity = ArgumentArity.ZeroOrOne } };
+        var command = new Command("jobs", "list the scheduler's jobs, show one, cancel or delete one") { new Argument<string?>("ID") { Description = "show this job", Arity = ArgumentArity.ZeroOrOne } };
         AddOptions(command);
         var cancel = new Command("cancel", "cancel a job") { new Argument<string>("ID") { Description = "the job to cancel" } };
         AddOptions(cancel);
         cancel.SetAction(Program.Run(CancelAsync));
         command.Subcommands.Add(cancel);
+        var delete = new Command("delete", "delete a job (cancelled first when it is unfinished) and its record") { new Argument<string>("ID") { Description = "the job to delete" } };
+        AddOptions(delete);
+        delete.SetAction(Program.Run(DeleteAsync));
+        command.Subcommands.Add(delete);
         return command;
     }
 
@@ -28,13 +32,16 @@ internal static class JobsCommand
     }
 
     private static Task<int> CancelAsync(ArgumentReader reader, CancellationToken cancellationToken) =>
-        ShowAsync(reader, reader.Argument("ID")!, cancel: true, cancellationToken);
+        ShowAsync(reader, reader.Argument("ID")!, (scheduler, id, token) => scheduler.CancelAsync(id, token), cancellationToken);
+
+    private static Task<int> DeleteAsync(ArgumentReader reader, CancellationToken cancellationToken) =>
+        ShowAsync(reader, reader.Argument("ID")!, (scheduler, id, token) => scheduler.DeleteAsync(id, token), cancellationToken);
 
     public static async Task<int> RunAsync(ArgumentReader reader, CancellationToken cancellationToken)
     {
         if (reader.Argument("ID") is { } id)
         {
-            return await ShowAsync(reader, id, cancel: false, cancellationToken).ConfigureAwait(false);
+            return await ShowAsync(reader, id, (scheduler, job, token) => scheduler.GetAsync(job, token), cancellationToken).ConfigureAwait(false);
         }
 
         bool json = reader.Flag("--json");
@@ -64,13 +71,12 @@ internal static class JobsCommand
         return 0;
     }
 
-    private static async Task<int> ShowAsync(ArgumentReader reader, string id, bool cancel, CancellationToken cancellationToken)
+    /// <summary>Runs one call on a job (show, cancel, delete) and prints the job it answers with.</summary>
+    private static async Task<int> ShowAsync(ArgumentReader reader, string id, Func<SchedulerClient, string, CancellationToken, Task<JobDocument>> call, CancellationToken cancellationToken)
     {
         bool json = reader.Flag("--json");
         using SchedulerClient scheduler = await SchedulerClient.ConnectAsync(reader, cancellationToken).ConfigureAwait(false);
-        JobDocument job = cancel
-            ? await scheduler.CancelAsync(id, cancellationToken).ConfigureAwait(false)
-            : await scheduler.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        JobDocument job = await call(scheduler, id, cancellationToken).ConfigureAwait(false);
         if (json)
         {
             WriteJson(job);

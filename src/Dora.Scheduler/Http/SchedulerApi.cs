@@ -14,7 +14,7 @@ internal static class SchedulerApi
 
     public static void Map(IEndpointRouteBuilder routes, JobScheduler jobs)
     {
-        routes.MapPost("/api/v1/jobs", async (HttpRequest request) =>
+        routes.MapPost("/api/v1/jobs", async (HttpRequest request, HttpContext context) =>
         {
             byte[]? body = await ReadBodyAsync(request).ConfigureAwait(false);
             if (body is null)
@@ -24,7 +24,7 @@ internal static class SchedulerApi
 
             try
             {
-                JobDocument job = jobs.Submit(LoadJobSpec.Parse(body));
+                JobDocument job = jobs.Submit(LoadJobSpec.Parse(body), context.Connection.RemoteIpAddress?.ToString() ?? string.Empty);
                 return Results.Json(job, SchedulerJson.Default.JobDocument, statusCode: StatusCodes.Status202Accepted);
             }
             catch (JobSpecException e)
@@ -41,6 +41,9 @@ internal static class SchedulerApi
             ? Results.Json(job, SchedulerJson.Default.JobDocument)
             : NoSuchJob(id));
         routes.MapPost("/api/v1/jobs/{id}/cancel", async (string id) => await jobs.CancelAsync(id).ConfigureAwait(false) is { } job
+            ? Results.Json(job, SchedulerJson.Default.JobDocument)
+            : NoSuchJob(id));
+        routes.MapDelete("/api/v1/jobs/{id}", async (string id) => await jobs.DeleteAsync(id).ConfigureAwait(false) is { } job
             ? Results.Json(job, SchedulerJson.Default.JobDocument)
             : NoSuchJob(id));
         routes.MapGet("/healthz", () => Results.Text("ok\n"));

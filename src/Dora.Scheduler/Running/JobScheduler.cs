@@ -20,6 +20,10 @@ public sealed class JobScheduler : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Job> _jobs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
+
+    /// <summary>Who submitted each job since start-up (client address), for the per-client limit.</summary>
+    private readonly ConcurrentDictionary<string, string> _submitters = new(StringComparer.Ordinal);
+    private readonly Lock _submitting = new();
     private readonly SemaphoreSlim _slots;
     private readonly WorkerSlots _workerSlots;
     private readonly CancellationTokenSource _stopping = new();
@@ -53,22 +57,73 @@ public sealed class JobScheduler : IAsyncDisposable
         _background = MaintainAsync(_stopping.Token);
     }
 
+    /// <summary>
+    /// Accepts a job from <paramref name="client"/> (its address, for the per-client limit). When the scheduler holds
+    /// <see cref="SchedulerOptions.MaxJobs"/> jobs, the oldest finished one is removed to make room.
+    /// </summary>
     /// <exception cref="JobSpecException">The spec is invalid.</exception>
-    /// <exception cref="InvalidOperationException">The scheduler holds as many jobs as it may.</exception>
-    public JobDocument Submit(LoadJobSpec spec)
+    /// <exception cref="InvalidOperationException">The client, or the scheduler, has as many unfinished jobs as it may.</exception>
+    public JobDocument Submit(LoadJobSpec spec, string client = "")
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
-        if (_jobs.Count >= _options.MaxJobs)
+        Job job;
+        lock (_submitting)
         {
-            throw new InvalidOperationException($"the scheduler holds {_jobs.Count} jobs, its limit; finished jobs are removed after {_options.Retention.TotalDays:0.#} days");
+            int mine = _submitters.Count(s => s.Value == client && _jobs.TryGetValue(s.Key, out Job? j) && !j.State.IsFinished());
+            if (mine >= _options.MaxUnfinishedJobsPerClient)
+            {
+                throw new InvalidOperationException($"this client has {mine} unfinished jobs, the most one client may have; wait for some to finish, or cancel or delete them");
+            }
+
+            if (_jobs.Count >= _options.MaxJobs && !RemoveOldestFinished())
+            {
+                throw new InvalidOperationException($"the scheduler holds {_jobs.Count} unfinished jobs, its limit; wait for some to finish, or cancel or delete them");
+            }
+
+            job = new Job(NewId(), spec, _time.GetUtcNow());
+            _jobs[job.Id] = job;
+            _submitters[job.Id] = client;
         }
 
-        var job = new Job(NewId(), spec, _time.GetUtcNow());
-        _jobs[job.Id] = job;
         Save(job);
         Launch(job);
         return JobDocument.Of(job, _time.GetUtcNow());
+    }
+
+    /// <summary>Removes the finished job that finished first; false when every job is unfinished.</summary>
+    private bool RemoveOldestFinished()
+    {
+        Job? oldest = _jobs.Values.Where(j => j.State.IsFinished()).MinBy(j => j.FinishedAt);
+        if (oldest is null)
+        {
+            return false;
+        }
+
+        Forget(oldest.Id);
+        return true;
+    }
+
+    /// <summary>
+    /// Deletes a job: cancels it when it is unfinished, then removes it from the scheduler and its store. Null when
+    /// there is no such job.
+    /// </summary>
+    public async Task<JobDocument?> DeleteAsync(string id)
+    {
+        JobDocument? cancelled = await CancelAsync(id).ConfigureAwait(false);
+        if (cancelled is not null)
+        {
+            Forget(id);
+        }
+
+        return cancelled;
+    }
+
+    private void Forget(string id)
+    {
+        _store.Delete(id);
+        _jobs.TryRemove(id, out _);
+        _submitters.TryRemove(id, out _);
     }
 
     public IReadOnlyList<JobDocument> List()
@@ -184,8 +239,7 @@ public sealed class JobScheduler : IAsyncDisposable
         int removed = 0;
         foreach (Job job in _jobs.Values.Where(j => j.State.IsFinished() && j.FinishedAt < cutoff).ToList())
         {
-            _store.Delete(job.Id);
-            _jobs.TryRemove(job.Id, out _);
+            Forget(job.Id);
             removed++;
         }
 
