@@ -78,6 +78,13 @@ fi
 passed=$((passed + fuzz_passed))
 failed=$((failed + fuzz_failed))
 
+# A test project that did not build ran no tests: it counts as a failure, so the line never says "0 failed" then.
+build_errors=$(grep -cE ': error [A-Z]+[0-9]+:' "$log" || true)
+if [ "$status" -ne 0 ] && [ "$build_errors" -gt 0 ]; then
+  echo "test.sh: the build failed ($build_errors errors above); the projects that did not build ran no tests" >&2
+  failed=$((failed + 1))
+fi
+
 summary="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
 echo "$summary"

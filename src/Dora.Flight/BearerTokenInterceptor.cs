@@ -42,6 +42,7 @@ internal sealed class BearerTokenInterceptor(FlightContext flight) : Interceptor
     {
         if (flight.Options.Tokens is { } tokens && !HasToken(context.RequestHeaders, tokens))
         {
+            flight.Audit.Refused(context.Peer, context.RequestHeaders.GetValue("authorization") is null ? $"no token ({context.Method})" : $"a token that is not accepted ({context.Method})");
             throw new RpcException(new Status(StatusCode.Unauthenticated,
                 "this worker requires a token: send the header 'authorization: Bearer <token>'"));
         }

@@ -135,6 +135,7 @@ public sealed class DoraFlightService(FlightContext flight) : FlightService.Flig
                 && !tokens.Accepts(payload.ToStringUtf8())
                 && !BearerTokenInterceptor.HasToken(context.RequestHeaders, tokens))
             {
+                flight.Audit.Refused(context.Peer, "a handshake without an accepted token");
                 throw new RpcException(new Status(StatusCode.Unauthenticated, "the handshake did not present this worker's token"));
             }
 

@@ -16,6 +16,9 @@ public sealed class FlightContext(WorkerEndpointContext worker, FlightOptions op
 
     public Microsoft.Extensions.Logging.ILogger Logger => worker.Logger;
 
+    /// <summary>The audit lines of refused Flight authentication (rate-limited).</summary>
+    public Dora.Hosting.RefusalAudit Audit { get; } = new(worker.Logger, "Flight");
+
     /// <summary>Memory for decoding, shared by every call of this worker (<see cref="FlightOptions.DecodeMemoryBytes"/>).</summary>
     public ByteBudget DecodeBudget { get; } = CreateBudget(worker, options);
 

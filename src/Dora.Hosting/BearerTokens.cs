@@ -1,6 +1,8 @@
 using Dora.Core.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Dora.Hosting;
 
@@ -22,13 +24,17 @@ public static class BearerTokens
             return app;
         }
 
+        var audit = new RefusalAudit(app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Dora.Security"), "HTTP");
         return app.Use(async (context, next) =>
         {
-            if (IsOpen(context.Request.Path, openMetrics) || tokens.Accepts(Presented(context.Request)))
+            string? presented = Presented(context.Request);
+            if (IsOpen(context.Request.Path, openMetrics) || tokens.Accepts(presented))
             {
                 await next(context).ConfigureAwait(false);
                 return;
             }
+
+            audit.Refused(context.Connection.RemoteIpAddress?.ToString() ?? "?", presented is null ? $"no token ({context.Request.Method} {context.Request.Path})" : $"a token that is not accepted ({context.Request.Method} {context.Request.Path})");
 
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             context.Response.Headers.WWWAuthenticate = "Bearer";

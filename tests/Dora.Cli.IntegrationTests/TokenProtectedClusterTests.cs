@@ -83,6 +83,11 @@ public sealed class TokenProtectedClusterTests : IAsyncLifetime, IDisposable
             }
         }
 
+        // Refusals leave an audit line (rate-limited) with the peer and what was wrong, never the token sent.
+        await _local!.WaitForOutputAsync("Refused HTTP authentication from 127.0.0.1");
+        Assert.DoesNotContain("wrong-token", _local.Output, StringComparison.Ordinal);
+        Assert.Matches(@"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z warn: Dora.Security", _local.Output);
+
         (HttpStatusCode allowed, _) = await SendAsync(new HttpMethod(method), url, "retired-later");
         Assert.True(allowed is HttpStatusCode.OK or HttpStatusCode.PartialContent, $"{method} {path} with a token: {allowed}");
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, WorkerHttp + "healthz", null)).Status);
@@ -112,6 +117,7 @@ public sealed class TokenProtectedClusterTests : IAsyncLifetime, IDisposable
         (int anonymous, string refused) = await DoraProcess.RunAsync(_directory.Path, "cat", "/secret.bin", "--length", "16");
         Assert.NotEqual(0, anonymous);
         Assert.Contains("requires a token", refused, StringComparison.Ordinal);
+        await _local!.WaitForOutputAsync("Refused page stream authentication from 127.0.0.1");
 
         (int read, string output) = await DoraProcess.RunAsync(_directory.Path, new Dictionary<string, string?> { ["DORA_TOKEN"] = Token }, "stat", "/secret.bin", "--json");
         Assert.True(read == 0, output);

@@ -49,7 +49,7 @@ internal static class LocalCommand
             started = await LocalCluster.StartAsync(
                 workerCount,
                 i => (settings with { CacheDirectory = Path.Combine(settings.CacheDirectory, $"worker-{i}") }).ToWorkerOptions(mounts.Open()),
-                logging => logging.SetMinimumLevel(LogLevel.Warning),
+                logging => ConsoleLogging.Configure(logging, LogLevel.Warning),
                 cancellationToken,
                 reservedPorts: schedulerPort == 0 ? null : [schedulerPort]).ConfigureAwait(false);
         }

@@ -35,7 +35,7 @@ internal static class SchedulerCommand
         int retention = reader.Int("--retention-days", 7, 1, 3650);
         Dora.Core.Security.TokenSet? tokens = TokenOption.Read(reader);
         var registrySettings = RegistrySettings.Read(reader, allowClusterFile: false);
-        using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
+        using var loggers = LoggerFactory.Create(logging => ConsoleLogging.Configure(logging, LogLevel.Information));
         await using var registry = registrySettings.Open(address.LeaseTtl, loggers.CreateLogger("Dora.Registry"));
         await using var scheduler = await SchedulerHost.StartAsync(
             new SchedulerOptions

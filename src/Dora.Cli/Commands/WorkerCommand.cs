@@ -37,7 +37,7 @@ internal static class WorkerCommand
             throw new UsageException($"option '--worker-id' must be 1 to {WorkerRecord.MaxIdLength} letters, digits, '.', '_' or '-' (was '{workerId}')");
         }
 
-        using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
+        using var loggers = LoggerFactory.Create(logging => ConsoleLogging.Configure(logging, LogLevel.Information));
         await using var registry = registrySettings.Open(address.LeaseTtl, loggers.CreateLogger("Dora.Registry"));
         if (mounts.IsEmpty)
         {
@@ -55,7 +55,7 @@ internal static class WorkerCommand
         };
 
         await using var worker = await WorkerHost.StartAsync(
-            options, logging => logging.SetMinimumLevel(LogLevel.Warning), cancellationToken).ConfigureAwait(false);
+            options, logging => ConsoleLogging.Configure(logging, LogLevel.Warning), cancellationToken).ConfigureAwait(false);
         var record = worker.Registered!;
         Console.WriteLine($"""
             Dora worker {record.Id} is serving.

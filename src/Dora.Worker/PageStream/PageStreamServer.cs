@@ -18,6 +18,7 @@ public sealed class PageStreamServer : IAsyncDisposable
     private readonly PageStreamOptions _options;
     private readonly string _workerId;
     private readonly ILogger _logger;
+    private readonly Dora.Hosting.RefusalAudit _audit;
     private readonly SemaphoreSlim _bufferedPages;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<PageStreamSession, Task> _sessions = new();
@@ -29,6 +30,7 @@ public sealed class PageStreamServer : IAsyncDisposable
 
     private PageStreamServer(Socket listener, StorageEngine engine, PageStreamOptions options, string workerId, ILogger logger)
     {
+        _audit = new Dora.Hosting.RefusalAudit(logger, "page stream", options.Time);
         _listener = listener;
         _engine = engine;
         _options = options;
@@ -85,7 +87,7 @@ public sealed class PageStreamServer : IAsyncDisposable
             }
 
             socket.NoDelay = true;
-            var session = new PageStreamSession(socket, _engine, _options, _bufferedPages, _workerId, _logger);
+            var session = new PageStreamSession(socket, _engine, _options, _bufferedPages, _workerId, _logger, _audit);
             System.Net.IPAddress address = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address ?? System.Net.IPAddress.None;
             LinkedListNode<PageStreamSession>? slot = ReservePending(session, address);
             if (slot is null)

@@ -26,6 +26,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
     private readonly SemaphoreSlim _connectionBuffers;
     private readonly string _workerId;
     private readonly ILogger _logger;
+    private readonly Dora.Hosting.RefusalAudit _audit;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly SemaphoreSlim _inFlight;
     private readonly ConcurrentDictionary<ulong, CancellationTokenSource> _requests = new();
@@ -38,8 +39,9 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
     /// <summary>Request frames are small: 4 KiB holds several, so pipelined requests cost one receive call.</summary>
     private readonly SocketReader _reader;
 
-    public PageStreamSession(Socket socket, StorageEngine engine, PageStreamOptions options, SemaphoreSlim bufferedPages, string workerId, ILogger logger)
+    public PageStreamSession(Socket socket, StorageEngine engine, PageStreamOptions options, SemaphoreSlim bufferedPages, string workerId, ILogger logger, Dora.Hosting.RefusalAudit audit)
     {
+        _audit = audit;
         _socket = socket;
         _engine = engine;
         _options = options;
@@ -208,6 +210,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
 
         if (_options.Tokens is { } tokens && !tokens.Accepts(token))
         {
+            _audit.Refused(_socket.RemoteEndPoint?.ToString() ?? "?", token.Length == 0 ? "no token" : "a token that is not accepted");
             await CloseWithErrorAsync(ErrorCode.Unauthenticated, token.Length == 0 ? "this worker requires a token" : "the token is not accepted").ConfigureAwait(false);
             return false;
         }
