@@ -79,6 +79,7 @@ public sealed class SchedulerHost : IAsyncDisposable
             metrics = new SchedulerMetrics(jobs);
             builder.Services.AddMetricsOf(metrics.Meter, "dora-scheduler", instance: null);
             app = builder.Build();
+            app.UseRequestRateLimit();
             app.UseBearerTokens(options.Tokens, options.OpenMetrics);
             SchedulerApi.Map(app, jobs);
             app.MapMetrics();

@@ -110,6 +110,7 @@ public sealed class WorkerHost : IAsyncDisposable
             engine = new StorageEngine(options.Mounts, options.Pages, options.Metadata, options.Reading, metrics, logger);
             // The first cache directory is locked by the page store, so no other live process shares this identity.
             var identity = WorkerIdentity.LoadOrCreate(options.Pages.Directories[0].Path, options.WorkerId);
+            app.UseRequestRateLimit();
             app.UseBearerTokens(options.HttpTokens, options.OpenMetrics);
             WorkerHttpApi.Map(app, engine, identity.Id);
             app.MapMetrics();
