@@ -12,6 +12,13 @@ public sealed record DoraClientOptions
     /// <summary>Token presented to workers that require one; null by default.</summary>
     public string? AuthToken { get; init; }
 
+    /// <summary>
+    /// TLS toward workers that advertise it: whom to trust (the system store by default), the client certificate for
+    /// workers that require one, and whether workers advertised without TLS are refused. Null: the system store, no
+    /// client certificate, plaintext workers allowed.
+    /// </summary>
+    public Dora.Core.Security.ClientTls? Tls { get; init; }
+
     /// <summary>Page stream connections kept per worker: 2 by default (requests are multiplexed on each).</summary>
     public int ConnectionsPerWorker { get; init; } = 2;
 

@@ -11,7 +11,11 @@ public sealed class WorkerRequestException : DoraException
     {
         WorkerId = workerId;
         Code = code;
+        Reason = message;
     }
+
+    /// <summary>What went wrong, without the worker prefix of <see cref="Exception.Message"/>.</summary>
+    public string Reason { get; }
 
     /// <summary>The worker that failed.</summary>
     public string WorkerId { get; }

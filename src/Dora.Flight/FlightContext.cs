@@ -38,7 +38,7 @@ public sealed class FlightContext(WorkerEndpointContext worker, FlightOptions op
     public string SelfUri { get; internal set; } = string.Empty;
 
     /// <summary>
-    /// The Flight URI of the owner of <paramref name="path"/>, <c>grpc+tcp://host:port</c>: from the ring when the worker
+    /// The Flight URI of the owner of <paramref name="path"/>, <c>grpc+tcp://host:port</c> or <c>grpc+tls://</c> as the owner advertises it: from the ring when the worker
     /// is registered, else this worker's own.
     /// </summary>
     public string OwnerUri(string path)
@@ -50,6 +50,6 @@ public sealed class FlightContext(WorkerEndpointContext worker, FlightOptions op
         }
 
         WorkerRecord owner = cluster.OwnerOf(path);
-        return owner.FlightPort == 0 ? SelfUri : $"{options.Scheme}://{owner.Host}:{owner.FlightPort}";
+        return owner.FlightUri ?? SelfUri;
     }
 }

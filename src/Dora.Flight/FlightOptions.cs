@@ -62,23 +62,8 @@ public sealed record FlightOptions
     /// </summary>
     public Dora.Core.Security.TokenSet? Tokens { get; init; }
 
-    /// <summary>
-    /// The certificate (with its private key) that turns on TLS: clients then connect with <c>grpc+tls://</c>.
-    /// Null (the default) serves plaintext <c>grpc+tcp://</c>. Every worker of a cluster must use the same mode: the
-    /// scheme of the owner locations a worker hands out is its own.
-    /// </summary>
-    public System.Security.Cryptography.X509Certificates.X509Certificate2? TlsCertificate { get; init; }
-
-    /// <summary>The URI scheme clients use: <c>grpc+tls</c> with a certificate, else <c>grpc+tcp</c>.</summary>
-    public string Scheme => TlsCertificate is null ? "grpc+tcp" : "grpc+tls";
-
     public void Validate()
     {
-        if (TlsCertificate is { HasPrivateKey: false })
-        {
-            throw new ArgumentException("FlightOptions.TlsCertificate has no private key.");
-        }
-
         if (DecodeMemoryBytes < MinDecodeMemoryBytes || DecodeWait < TimeSpan.Zero)
         {
             throw new ArgumentException($"FlightOptions.DecodeMemoryBytes must be at least 16 MiB (was {DecodeMemoryBytes}) and DecodeWait not negative.");

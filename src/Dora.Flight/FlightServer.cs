@@ -12,8 +12,8 @@ using Microsoft.Extensions.Logging;
 namespace Dora.Flight;
 
 /// <summary>
-/// A worker's Arrow Flight endpoint: gRPC over plaintext HTTP/2 on its own port (<c>WorkerOptions.FlightPort</c>, 8815 by default), so any Flight
-/// client connects with <c>grpc+tcp://host:port</c> and no Dora library.
+/// A worker's Arrow Flight endpoint: gRPC over HTTP/2 on its own port (<c>WorkerOptions.FlightPort</c>, 8815 by default), so any Flight
+/// client connects with <c>grpc+tcp://host:port</c> (<c>grpc+tls://</c> when the worker serves TLS) and no Dora library.
 /// </summary>
 public sealed class FlightServer : IWorkerEndpoint
 {
@@ -49,10 +49,7 @@ public sealed class FlightServer : IWorkerEndpoint
             kestrel.Listen(worker.Address, worker.FlightPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
-                if (options.TlsCertificate is { } certificate)
-                {
-                    listen.UseHttps(certificate);
-                }
+                listen.UseTls(worker.Tls);
             });
             kestrel.AddServerHeader = false;
         });
@@ -88,7 +85,7 @@ public sealed class FlightServer : IWorkerEndpoint
 
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         int port = new System.Uri(address).Port;
-        flight.SelfUri = $"{options.Scheme}://{worker.AdvertisedHost}:{port}";
+        flight.SelfUri = $"{(worker.Tls is null ? "grpc+tcp" : "grpc+tls")}://{worker.AdvertisedHost}:{port}";
         return new FlightServer(app, port, flight.SelfUri);
     }
 

@@ -15,3 +15,10 @@ public sealed class DuplicateWorkerIdException(string workerId, string heldBy, s
 /// <summary>The registry cannot be reached or refused the request. Transient.</summary>
 public sealed class RegistryUnavailableException(string message, Exception? inner = null)
     : DoraException(message, isTransient: true, inner);
+
+/// <summary>
+/// etcd refused this process's credentials or what they allow: a wrong user or password, a missing client certificate,
+/// or a key the user's role may not write. Not transient: retrying does not help until the credentials or roles change.
+/// </summary>
+public sealed class RegistryAccessDeniedException(string message, Exception? inner = null)
+    : Exception(message, inner);

@@ -28,6 +28,25 @@ public sealed record WorkerRecord
     /// <summary>HTTP port (health, metrics, REST reads), 0 when not served.</summary>
     public int HttpPort { get; init; }
 
+    /// <summary>
+    /// True when every face of the worker speaks TLS with one certificate for <see cref="Host"/>: HTTPS, the page
+    /// stream as <c>dora+tls://</c>, Flight as <c>grpc+tls://</c>. Clients then check that certificate for the host
+    /// advertised here before they send a token.
+    /// </summary>
+    public bool Tls { get; init; }
+
+    /// <summary>The HTTP API's base URL (<c>https://</c> with TLS), null when not served. Written to the registry for readers.</summary>
+    public string? HttpUri => HttpPort == 0 ? null : $"{(Tls ? "https" : "http")}://{HostInUri}:{HttpPort}/";
+
+    /// <summary>The page stream's URI (<c>dora://</c> or <c>dora+tls://</c>), null when not served.</summary>
+    public string? StreamUri => StreamPort == 0 ? null : $"{(Tls ? "dora+tls" : "dora")}://{HostInUri}:{StreamPort}";
+
+    /// <summary>The Arrow Flight URI (<c>grpc+tcp://</c> or <c>grpc+tls://</c>), null when not served.</summary>
+    public string? FlightUri => FlightPort == 0 ? null : $"{(Tls ? "grpc+tls" : "grpc+tcp")}://{HostInUri}:{FlightPort}";
+
+    /// <summary>The host as a URI spells it (an IPv6 address in brackets).</summary>
+    private string HostInUri => Host.Contains(':', StringComparison.Ordinal) && !Host.StartsWith('[') ? $"[{Host}]" : Host;
+
     /// <summary>Bytes of page cache the worker has, the basis of capacity weights.</summary>
     public long CapacityBytes { get; init; }
 
@@ -91,6 +110,10 @@ public sealed record WorkerRecord
         writer.WriteNumber("httpPort", HttpPort);
         writer.WriteNumber("streamPort", StreamPort);
         writer.WriteNumber("flightPort", FlightPort);
+        writer.WriteBoolean("tls", Tls);
+        writer.WriteString("httpUri", HttpUri);
+        writer.WriteString("streamUri", StreamUri);
+        writer.WriteString("flightUri", FlightUri);
         writer.WriteNumber("capacityBytes", CapacityBytes);
         writer.WriteString("startedAt", StartedAt);
         writer.WriteString("version", Version);

@@ -56,6 +56,7 @@ public sealed class SchedulerHost : IAsyncDisposable
         DoraClient client = await DoraClient.ConnectAsync(registry, new DoraClientOptions
         {
             AuthToken = options.WorkerToken,
+            Tls = options.WorkerTls,
             FallbackToUnderStorage = false,
             ResponseTimeout = TimeSpan.FromMinutes(5),
         }, logging.CreateLogger("Dora.Scheduler.Client"), cancellationToken).ConfigureAwait(false);
@@ -71,7 +72,7 @@ public sealed class SchedulerHost : IAsyncDisposable
             builder.Logging.ClearProviders();
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
-                kestrel.Listen(options.Bind, options.Port);
+                kestrel.Listen(options.Bind, options.Port, listen => listen.UseTls(options.Tls));
                 HttpLimits.Apply(kestrel);
             });
             builder.Services.AddPromptShutdown();
@@ -94,7 +95,7 @@ public sealed class SchedulerHost : IAsyncDisposable
 
             int port = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
             string host = AdvertisedHost.For(options.Bind, options.AdvertisedHost);
-            string url = $"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{port}";
+            string url = $"{(options.Tls is null ? "http" : "https")}://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{port}";
             jobs.Start();
             IAsyncDisposable advertisement = await registry.AdvertiseSchedulerAsync(
                 new SchedulerRecord(url, time.GetUtcNow(), typeof(SchedulerHost).Assembly.GetName().Version?.ToString() ?? "0"), cancellationToken).ConfigureAwait(false);

@@ -57,6 +57,12 @@ public sealed record SchedulerOptions
     /// <summary>The worker page stream token, when the workers require one.</summary>
     public string? WorkerToken { get; init; }
 
+    /// <summary>TLS (and mutual TLS) on the REST port, advertised as an <c>https://</c> URL; null (the default): plaintext.</summary>
+    public Dora.Core.Security.ServerTls? Tls { get; init; }
+
+    /// <summary>How the scheduler checks the workers it loads through; null: the system store, plaintext workers allowed.</summary>
+    public Dora.Core.Security.ClientTls? WorkerTls { get; init; }
+
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Directory))

@@ -47,7 +47,7 @@ internal sealed class TestCluster : IAsyncDisposable
         throw new ArgumentException($"No worker {workerId}.");
     }
 
-    public static async Task<TestCluster> StartAsync(int workers, Action<string> populate, DoraClientOptions? clientOptions = null, string? streamToken = null, int sendfileThreshold = 256 << 10, PageStreamOptions? stream = null)
+    public static async Task<TestCluster> StartAsync(int workers, Action<string> populate, DoraClientOptions? clientOptions = null, string? streamToken = null, int sendfileThreshold = 256 << 10, PageStreamOptions? stream = null, Dora.Core.Security.ServerTls? tls = null)
     {
         var directory = new TemporaryDirectory();
         Directory.CreateDirectory(directory.Combine("ufs"));
@@ -62,6 +62,7 @@ internal sealed class TestCluster : IAsyncDisposable
                 Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(directory.Combine($"cache-{i}", "pages"), 256L << 20)], PageSize = PageSize },
                 Metadata = new MetadataOptions { DatabaseDirectory = directory.Combine($"cache-{i}", "metadata") },
                 HttpPort = 0,
+                Tls = tls,
                 Stream = (stream ?? new PageStreamOptions()) with { Port = 0, Tokens = streamToken is null ? null : Dora.Core.Security.TokenSet.Of(streamToken), SendfileThreshold = sendfileThreshold },
             };
         }, configureLogging: null, CancellationToken.None).Within();

@@ -28,7 +28,7 @@ internal sealed class FlightCluster : IAsyncDisposable
 
     public string UfsPath => _directory.Combine("ufs");
 
-    public static async Task<FlightCluster> StartAsync(int workers, Action<string> populate, FlightOptions? flight = null)
+    public static async Task<FlightCluster> StartAsync(int workers, Action<string> populate, FlightOptions? flight = null, Dora.Core.Security.ServerTls? tls = null)
     {
         var directory = new TemporaryDirectory();
         Directory.CreateDirectory(directory.Combine("ufs"));
@@ -41,6 +41,7 @@ internal sealed class FlightCluster : IAsyncDisposable
             HttpPort = 0,
             Stream = new() { Port = 0 },
             FlightPort = 0,
+            Tls = tls,
             ExtraEndpoints = [FlightServer.Factory(flight ?? new FlightOptions { MaxEndpointBytes = 1 << 20 })],
         }, configureLogging: null, CancellationToken.None).Within();
 

@@ -13,15 +13,16 @@ internal static class ClientSession
         RegistrySettings.AddOptions(command);
         RegistrySettings.AddPolicyOptions(command);
         TokenOption.AddTo(command, "the token to present to the workers, when they require one (the first of the file)");
+        TlsOptions.AddClientOptions(command);
     }
 
-    /// <summary>Reads the cluster options (<see cref="RegistrySettings"/>, policy, token) a client command takes.</summary>
+    /// <summary>Reads the cluster options (<see cref="RegistrySettings"/>, policy, token, TLS) a client command takes.</summary>
     public static (RegistrySettings Registry, DoraClientOptions Options) Read(ArgumentReader reader)
     {
         var registry = RegistrySettings.Read(reader);
         var view = RegistrySettings.ReadViewOptions(reader);
         string? token = TokenOption.Read(reader)?.Current;
-        return (registry, new DoraClientOptions { Cluster = view, AuthToken = token });
+        return (registry, new DoraClientOptions { Cluster = view, AuthToken = token, Tls = TlsOptions.Read(reader, server: false).Client });
     }
 
     /// <summary>Connects; the caller disposes the client, which also closes the registry it opened.</summary>

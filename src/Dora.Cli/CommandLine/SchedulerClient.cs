@@ -19,6 +19,7 @@ internal sealed class SchedulerClient(HttpClient http) : IDisposable
         CliOptions.AddTo(command, CliOptions.Value("--scheduler", "URL", "the scheduler's REST API (default: $DORA_SCHEDULER, else the one the cluster's registry advertises)"));
         RegistrySettings.AddOptions(command);
         TokenOption.AddTo(command, "the token to present to the scheduler, when it requires one (the first of the file)");
+        TlsOptions.AddClientOptions(command);
     }
 
     public static async Task<SchedulerClient> ConnectAsync(ArgumentReader reader, CancellationToken cancellationToken)
@@ -35,10 +36,16 @@ internal sealed class SchedulerClient(HttpClient http) : IDisposable
 
         if (!Uri.TryCreate(url, UriKind.Absolute, out Uri? baseUri) || baseUri.Scheme is not ("http" or "https"))
         {
-            throw new UsageException($"option '--scheduler' must be an http:// URL (was '{url}')");
+            throw new UsageException($"option '--scheduler' must be an http:// or https:// URL (was '{url}')");
         }
 
-        var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(30) };
+        Dora.Core.Security.ClientTls tls = TlsOptions.Read(reader, server: false).Client;
+        if (tls.Required && baseUri.Scheme == "http")
+        {
+            throw new UsageException(Dora.Core.Security.ClientTls.PlaintextRefused($"the scheduler ({baseUri})"));
+        }
+
+        var http = new HttpClient(tls.CreateHandler()) { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(30) };
         if (TokenOption.Read(reader) is { } tokens)
         {
             http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", tokens.Current);

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Dora.Core.Mounts;
 using Dora.Core.Paths;
 using Dora.Core.Protocol;
@@ -17,7 +15,7 @@ namespace Dora.Cli.CommandLine;
 
 /// <summary>The cache, consistency and port options every worker-running command takes.</summary>
 internal sealed record WorkerSettings(
-    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort, int FlightPort, Dora.Core.Security.TokenSet? Tokens, X509Certificate2? FlightCertificate, long FlightDecodeMemory, bool OpenMetrics)
+    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort, int FlightPort, Dora.Core.Security.TokenSet? Tokens, TlsOptions Tls, long FlightDecodeMemory, bool OpenMetrics)
 {
     /// <summary>Adds the cache, consistency and port options (<paramref name="firstWorker"/>: the ports are the first worker's).</summary>
     public static void AddOptions(Command command, bool firstWorker = false)
@@ -34,10 +32,9 @@ internal sealed record WorkerSettings(
             CliOptions.Value("--http-port", "PORT", $"worker HTTP port (default 8817; 0 picks a free one{ports})"),
             CliOptions.Value("--stream-port", "PORT", $"page stream port (default 8816; 0 picks a free one{ports})"),
             CliOptions.Value("--flight-port", "PORT", $"Arrow Flight port (default 8815; 0 picks a free one{ports})"),
-            CliOptions.Value("--flight-tls-cert", "FILE", "serve Flight over TLS with this PEM certificate (with --flight-tls-key)"),
-            CliOptions.Value("--flight-tls-key", "FILE", "the PEM private key of --flight-tls-cert"),
             CliOptions.Value("--flight-decode-memory", "SIZE", $"memory all Flight calls may use at once to decode Parquet row groups (default a quarter of the memory this process may use, at least {ByteSize.Format(FlightOptions.MinDefaultDecodeMemoryBytes)})"));
         TokenOption.AddTo(command, "require one of these tokens from page stream, Flight and HTTP clients (default: none)");
+        TlsOptions.AddServerOptions(command);
         CliOptions.AddTo(command, CliOptions.Flag(OpenMetricsOption, "serve /metrics without a token even when tokens are required"));
     }
 
@@ -60,7 +57,7 @@ internal sealed record WorkerSettings(
             reader.Int("--stream-port", ProtocolConstants.DefaultPort, 0, 65535),
             reader.Int("--flight-port", WorkerOptions.DefaultFlightPort, 0, 65535),
             TokenOption.Read(reader),
-            ReadCertificate(reader.String("--flight-tls-cert"), reader.String("--flight-tls-key")),
+            TlsOptions.Read(reader, server: true),
             reader.Bytes("--flight-decode-memory", FlightOptions.DefaultDecodeMemoryBytes),
             reader.Flag(OpenMetricsOption));
         if (settings.PageSize is < PageStoreOptions.MinPageSize or > PageStoreOptions.MaxPageSize)
@@ -94,37 +91,16 @@ internal sealed record WorkerSettings(
         Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(CacheDirectory, "metadata") },
         HttpPort = HttpPort,
         HttpTokens = Tokens,
+        Tls = Tls.Server,
         OpenMetrics = OpenMetrics,
         Stream = new PageStreamOptions { Port = StreamPort, Tokens = Tokens },
         FlightPort = FlightPort,
-        ExtraEndpoints = [FlightServer.Factory(new FlightOptions { Tokens = Tokens, TlsCertificate = FlightCertificate, DecodeMemoryBytes = FlightDecodeMemory })],
+        ExtraEndpoints = [FlightServer.Factory(new FlightOptions { Tokens = Tokens, DecodeMemoryBytes = FlightDecodeMemory })],
     };
 
     /// <summary>One line describing the cache, for start-up banners.</summary>
     public string Describe() =>
         $"{CacheDirectory} (quota {ByteSize.Format(CacheSize)}, {ByteSize.Format(PageSize)} pages, {Eviction.ToString().ToLowerInvariant()} eviction)";
-
-    private static X509Certificate2? ReadCertificate(string? certificate, string? key)
-    {
-        if (certificate is null && key is null)
-        {
-            return null;
-        }
-
-        if (certificate is null || key is null)
-        {
-            throw new UsageException("options '--flight-tls-cert' and '--flight-tls-key' go together");
-        }
-
-        try
-        {
-            return X509Certificate2.CreateFromPemFile(certificate, key);
-        }
-        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"option '--flight-tls-cert': cannot load '{certificate}' with key '{key}': {e.Message}");
-        }
-    }
 
     public static T ParseEnum<T>(string text, string option)
         where T : struct, Enum

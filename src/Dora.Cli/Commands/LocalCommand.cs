@@ -3,6 +3,7 @@ using Dora.Cli.CommandLine;
 using Dora.Cli.Samples;
 using Dora.Core.Hashing;
 using Dora.Core.Mounts;
+using Dora.Registry;
 using Dora.Worker.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -68,6 +69,8 @@ internal static class LocalCommand
                 AdvertisedHost = cluster.Workers[0].Registered!.Host,
                 WorkerToken = settings.Tokens?.Current,
                 Tokens = settings.Tokens,
+                Tls = settings.Tls.Server,
+                WorkerTls = settings.Tls.Client,
                 OpenMetrics = settings.OpenMetrics,
             },
             cluster.Registry,
@@ -112,7 +115,8 @@ internal static class LocalCommand
         Console.WriteLine($"  consistency    {settings.Consistency.ToString().ToLowerInvariant()}{(settings.Consistency == ConsistencyMode.Ttl ? $" ({settings.Ttl.TotalSeconds:0} s)" : string.Empty)}");
         foreach (var worker in cluster.Workers)
         {
-            Console.WriteLine($"  worker {worker.Identity.Id}  http {worker.HttpAddress}  stream dora://{worker.Registered!.Host}:{worker.StreamPort}  flight {worker.FlightUri}");
+            WorkerRecord record = worker.Registered!;
+            Console.WriteLine($"  worker {worker.Identity.Id}  http {record.HttpUri}  stream {record.StreamUri}  flight {record.FlightUri}");
         }
 
         Console.WriteLine($"""

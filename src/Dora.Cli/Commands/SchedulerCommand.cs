@@ -19,6 +19,7 @@ internal static class SchedulerCommand
             CliOptions.Value("--tasks-per-worker", "N", "load tasks in flight on each worker (default 8)"),
             CliOptions.Value("--retention-days", "N", "how long finished jobs are kept (default 7)"));
         TokenOption.AddTo(command, "require one of these tokens from REST clients, and present the first to the workers (default: none)");
+        TlsOptions.AddServerOptions(command);
         CliOptions.AddTo(command, CliOptions.Flag(WorkerSettings.OpenMetricsOption, "serve /metrics without a token even when tokens are required"));
         ServiceAddress.AddOptions(command, "a crashed scheduler's entry lapses after this long");
         RegistrySettings.AddOptions(command, clusterFile: false);
@@ -34,6 +35,7 @@ internal static class SchedulerCommand
         int perWorker = reader.Int("--tasks-per-worker", 8, 1, 1024);
         int retention = reader.Int("--retention-days", 7, 1, 3650);
         Dora.Core.Security.TokenSet? tokens = TokenOption.Read(reader);
+        TlsOptions tls = TlsOptions.Read(reader, server: true);
         var registrySettings = RegistrySettings.Read(reader, allowClusterFile: false);
         using var loggers = LoggerFactory.Create(logging => ConsoleLogging.Configure(logging, LogLevel.Information));
         await using var registry = registrySettings.Open(address.LeaseTtl, loggers.CreateLogger("Dora.Registry"));
@@ -49,6 +51,8 @@ internal static class SchedulerCommand
                 Retention = TimeSpan.FromDays(retention),
                 WorkerToken = tokens?.Current,
                 Tokens = tokens,
+                Tls = tls.Server,
+                WorkerTls = tls.Client,
                 OpenMetrics = reader.Flag(WorkerSettings.OpenMetricsOption),
             },
             registry,

@@ -18,6 +18,7 @@ internal static class WorkersCommand
         CliOptions.AddTo(command, CliOptions.Flag("--json", "machine-readable output"));
         RegistrySettings.AddOptions(command);
         RegistrySettings.AddPolicyOptions(command);
+        TlsOptions.AddClientOptions(command);
         return command;
     }
 
@@ -29,12 +30,13 @@ internal static class WorkersCommand
         var json = reader.Flag("--json");
         var registrySettings = RegistrySettings.Read(reader);
         var view = RegistrySettings.ReadViewOptions(reader);
+        var tls = TlsOptions.Read(reader, server: false).Client;
 
         await using var registry = registrySettings.Open(leaseTtl: null, NullLogger.Instance);
         var membership = await registry.ReadAsync(cancellationToken).ConfigureAwait(false);
         var ring = membership.ToRing(view.Policy, view.CapacityWeights);
         var shares = ring.KeyShares();
-        var states = await ProbeAsync(membership.Workers, cancellationToken).ConfigureAwait(false);
+        var states = await ProbeAsync(membership.Workers, tls, cancellationToken).ConfigureAwait(false);
         var now = DateTimeOffset.UtcNow;
 
         if (json)
@@ -53,9 +55,9 @@ internal static class WorkersCommand
     private sealed record Probe(string State, IReadOnlyList<string> Reasons);
 
     /// <summary>Asks every worker's <c>/healthz</c> at once.</summary>
-    private static async Task<Probe[]> ProbeAsync(IReadOnlyList<WorkerRecord> workers, CancellationToken cancellationToken)
+    private static async Task<Probe[]> ProbeAsync(IReadOnlyList<WorkerRecord> workers, Dora.Core.Security.ClientTls tls, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { Timeout = ProbeTimeout };
+        using var http = new HttpClient(tls.CreateHandler()) { Timeout = ProbeTimeout };
         var probes = new Task<Probe>[workers.Count];
         for (var i = 0; i < workers.Count; i++)
         {
@@ -67,15 +69,14 @@ internal static class WorkersCommand
 
     private static async Task<Probe> ProbeOneAsync(HttpClient http, WorkerRecord worker, CancellationToken cancellationToken)
     {
-        if (worker.HttpPort == 0)
+        if (worker.HttpUri is not { } baseUri)
         {
             return new Probe("unknown", []);
         }
 
         try
         {
-            var host = worker.Host.Contains(':', StringComparison.Ordinal) ? $"[{worker.Host}]" : worker.Host;
-            using var response = await http.GetAsync(new Uri($"http://{host}:{worker.HttpPort}/healthz"), cancellationToken).ConfigureAwait(false);
+            using var response = await http.GetAsync(new Uri(new Uri(baseUri), "healthz"), cancellationToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 return new Probe($"unhealthy ({(int)response.StatusCode})", []);

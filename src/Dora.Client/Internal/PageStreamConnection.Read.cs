@@ -12,7 +12,7 @@ internal sealed partial class PageStreamConnection
     {
         // 16 KiB: a small DATA frame (a 4 KiB read) arrives whole with its header in one receive call, while of a large
         // frame at most this much is copied through the buffer before the rest lands in the caller's memory directly.
-        var reader = new SocketReader(_socket, 16 << 10);
+        var reader = new ConnectionReader(_connection, 16 << 10);
         try
         {
             while (true)
@@ -56,7 +56,7 @@ internal sealed partial class PageStreamConnection
     /// A DATA frame: its bytes go straight into the request's memory at their offset; frames must arrive in order
     /// and inside the requested range, or the connection is not trusted any more.
     /// </summary>
-    private async Task ReceiveDataAsync(SocketReader reader, FrameHeader frame, PendingRequest? request)
+    private async Task ReceiveDataAsync(ConnectionReader reader, FrameHeader frame, PendingRequest? request)
     {
         if (frame.PayloadLength < sizeof(long))
         {
@@ -106,7 +106,7 @@ internal sealed partial class PageStreamConnection
         }
     }
 
-    private async Task ReceiveErrorAsync(SocketReader reader, FrameHeader frame, PendingRequest? request)
+    private async Task ReceiveErrorAsync(ConnectionReader reader, FrameHeader frame, PendingRequest? request)
     {
         byte[] body = new byte[frame.PayloadLength];
         await ReadIntoAsync(reader, body).ConfigureAwait(false);
@@ -144,7 +144,7 @@ internal sealed partial class PageStreamConnection
         _ => new WorkerRequestException(WorkerId, code, $"{code}: {message}", ErrorCodes.IsTransient(code)),
     };
 
-    private async Task FillAsync(SocketReader reader, int count)
+    private async Task FillAsync(ConnectionReader reader, int count)
     {
         if (!await reader.FillAsync(count, _closed.Token).ConfigureAwait(false))
         {
@@ -152,7 +152,7 @@ internal sealed partial class PageStreamConnection
         }
     }
 
-    private async Task ReadIntoAsync(SocketReader reader, Memory<byte> destination)
+    private async Task ReadIntoAsync(ConnectionReader reader, Memory<byte> destination)
     {
         if (!await reader.ReadIntoAsync(destination, _closed.Token).ConfigureAwait(false))
         {

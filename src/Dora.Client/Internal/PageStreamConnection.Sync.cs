@@ -1,6 +1,10 @@
 using System.Buffers;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using Dora.Core.Security;
+using Dora.Registry;
 using Dora.Core.Protocol;
 
 namespace Dora.Client.Internal;
@@ -12,10 +16,12 @@ namespace Dora.Client.Internal;
 /// </summary>
 internal sealed partial class PageStreamConnection
 {
-    /// <summary>Connects and handshakes, blocking.</summary>
-    public static PageStreamConnection Open(
-        string workerId, string host, int port, string? token, TimeSpan connectTimeout, TimeSpan responseTimeout, CancellationToken cancellationToken)
+    /// <summary>Connects and handshakes like <see cref="OpenAsync"/>, blocking.</summary>
+    public static PageStreamConnection Open(WorkerRecord worker, DoraClientOptions options, CancellationToken cancellationToken)
     {
+        (string workerId, string host, int port, string? token) = (worker.Id, worker.Host, worker.StreamPort, options.AuthToken);
+        (TimeSpan connectTimeout, TimeSpan responseTimeout) = (options.ConnectTimeout, options.ResponseTimeout);
+        ClientTls? tls = TlsFor(worker, options);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         var connection = new PageStreamConnection(socket, workerId, responseTimeout);
         try
@@ -36,9 +42,23 @@ internal sealed partial class PageStreamConnection
                 throw CannotConnect(workerId, host, port, e);
             }
 
+            connection._connection = new NetworkStream(socket, ownsSocket: false);
+            if (tls is not null)
+            {
+                connection.HandshakeTls(worker, tls, connectTimeout);
+            }
+
             (byte[] frame, PendingRequest hello) = connection.StartAndPrepareHello(token);
             connection.Send(frame);
-            hello.Wait(cancellationToken);
+            try
+            {
+                hello.Wait(cancellationToken);
+            }
+            catch (WorkerRequestException e) when (NoClientCertificateHint(tls, e) is { } explained)
+            {
+                throw explained;
+            }
+
             connection.ApplyHello(hello.Body!);
             return connection;
         }
@@ -47,6 +67,24 @@ internal sealed partial class PageStreamConnection
             connection.Break(new ObjectDisposedException(nameof(PageStreamConnection)));
             throw;
         }
+    }
+
+    /// <summary>The TLS handshake, blocking, within <paramref name="timeout"/>.</summary>
+    private void HandshakeTls(WorkerRecord worker, ClientTls tls, TimeSpan timeout)
+    {
+        var stream = new SslStream(_connection, leaveInnerStreamOpen: false);
+        _connection = stream;
+        _socket.ReceiveTimeout = _socket.SendTimeout = (int)timeout.TotalMilliseconds;
+        try
+        {
+            stream.AuthenticateAsClient(tls.ForHost(worker.Host));
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException)
+        {
+            throw TlsFailed(worker, tls, e);
+        }
+
+        _socket.ReceiveTimeout = _socket.SendTimeout = 0;
     }
 
     /// <summary>Reads like <see cref="ReadAsync"/>, blocking the calling thread.</summary>
@@ -93,10 +131,7 @@ internal sealed partial class PageStreamConnection
         try
         {
             ThrowIfBroken();
-            while (!frame.IsEmpty)
-            {
-                frame = frame[_socket.Send(frame, SocketFlags.None)..];
-            }
+            _connection.Write(frame);
         }
         finally
         {

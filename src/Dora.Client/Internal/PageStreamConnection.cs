@@ -1,7 +1,11 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Dora.Core.Protocol;
+using Dora.Core.Security;
+using Dora.Registry;
 
 namespace Dora.Client.Internal;
 
@@ -17,6 +21,9 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
     private const int MaxResponsePayload = (64 << 20) + 64;
 
     private readonly Socket _socket;
+
+    /// <summary>What frames go through once connected: a stream over the socket, or the TLS stream over that.</summary>
+    private Stream _connection = Stream.Null;
     private readonly ConcurrentDictionary<ulong, PendingRequest> _pending = new();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly CancellationTokenSource _closed = new();
@@ -40,10 +47,12 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
     /// <summary>True once the connection failed or closed; the pool replaces it.</summary>
     public bool IsBroken => _failure is not null || _closed.IsCancellationRequested;
 
-    /// <summary>Connects and handshakes (HELLO / HELLO_OK).</summary>
-    public static async Task<PageStreamConnection> OpenAsync(
-        string workerId, string host, int port, string? token, TimeSpan connectTimeout, TimeSpan responseTimeout, CancellationToken cancellationToken)
+    /// <summary>Connects to the worker's advertised page stream and handshakes (TLS when advertised, then HELLO / HELLO_OK).</summary>
+    public static async Task<PageStreamConnection> OpenAsync(WorkerRecord worker, DoraClientOptions options, CancellationToken cancellationToken)
     {
+        (string workerId, string host, int port, string? token) = (worker.Id, worker.Host, worker.StreamPort, options.AuthToken);
+        (TimeSpan connectTimeout, TimeSpan responseTimeout) = (options.ConnectTimeout, options.ResponseTimeout);
+        ClientTls? tls = TlsFor(worker, options);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         var connection = new PageStreamConnection(socket, workerId, responseTimeout);
         try
@@ -63,9 +72,32 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
                 throw CannotConnect(workerId, host, port, e);
             }
 
+            connection._connection = new NetworkStream(socket, ownsSocket: false);
+            if (tls is not null)
+            {
+                var stream = new SslStream(connection._connection, leaveInnerStreamOpen: false);
+                connection._connection = stream;
+                try
+                {
+                    await stream.AuthenticateAsClientAsync(tls.ForHost(host), timeout.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is AuthenticationException or IOException)
+                {
+                    throw TlsFailed(worker, tls, e);
+                }
+            }
+
             (byte[] frame, PendingRequest hello) = connection.StartAndPrepareHello(token);
             await connection.SendAsync(frame, timeout.Token).ConfigureAwait(false);
-            await hello.Task.WaitAsync(connectTimeout, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await hello.Task.WaitAsync(connectTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (WorkerRequestException e) when (NoClientCertificateHint(tls, e) is { } explained)
+            {
+                throw explained;
+            }
+
             connection.ApplyHello(hello.Body!);
             return connection;
         }
@@ -91,6 +123,42 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
         int length = BuildHello(frame, id, token);
         return (frame[..length], Register(id, FrameType.Hello, string.Empty, 0, Memory<byte>.Empty));
     }
+
+    /// <summary>
+    /// TLS settings for a connection to <paramref name="worker"/>: its record says whether it speaks TLS, and then its
+    /// certificate must name the advertised host. A client that requires TLS refuses a plaintext worker before sending
+    /// anything, its token least of all.
+    /// </summary>
+    private static ClientTls? TlsFor(WorkerRecord worker, DoraClientOptions options)
+    {
+        if (worker.Tls)
+        {
+            return options.Tls ?? ClientTls.Default;
+        }
+
+        if (options.Tls is { Required: true })
+        {
+            throw new WorkerRequestException(worker.Id, null, ClientTls.PlaintextRefused($"worker '{worker.Id}' ({worker.StreamUri})"), isTransient: false);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// With TLS 1.3 a worker checks the client certificate after the client's side of the handshake is done, so a worker
+    /// that requires one simply closes the connection before HELLO_OK: say what may be missing.
+    /// </summary>
+    private static WorkerRequestException? NoClientCertificateHint(ClientTls? tls, WorkerRequestException error) =>
+        tls is { Certificate: null } && error.IsTransient
+            ? new WorkerRequestException(error.WorkerId, null, $"{error.Reason} before answering HELLO; if it requires client certificates (mutual TLS), present one (--tls-cert/--tls-key)", isTransient: true, error)
+            : null;
+
+    private static WorkerRequestException TlsFailed(WorkerRecord worker, ClientTls tls, Exception error) => new(
+        worker.Id,
+        null,
+        $"TLS with worker '{worker.Id}' at {worker.StreamUri} failed, so no token was sent: {error.Message} (trusted: {tls.Trust.Description}; the certificate must name '{worker.Host}')",
+        isTransient: false,
+        error);
 
     private static WorkerRequestException ConnectTimedOut(string workerId, string host, int port, TimeSpan timeout) =>
         new(workerId, null, $"connecting to {host}:{port} timed out after {timeout.TotalSeconds} s", isTransient: true);
@@ -287,11 +355,7 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
         try
         {
             ThrowIfBroken();
-            while (!frame.IsEmpty)
-            {
-                int sent = await _socket.SendAsync(frame, SocketFlags.None, _closed.Token).ConfigureAwait(false);
-                frame = frame[sent..];
-            }
+            await _connection.WriteAsync(frame, _closed.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -363,6 +427,7 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
         }
 
         _socket.Dispose();
+        _connection.Dispose();
         foreach (PendingRequest request in _pending.Values)
         {
             Fail(request, ConnectionLost());

@@ -44,8 +44,7 @@ internal sealed class WorkerConnectionPool : IAsyncDisposable
 
             try
             {
-                connection = await PageStreamConnection.OpenAsync(
-                    worker.Id, worker.Host, worker.StreamPort, _options.AuthToken, _options.ConnectTimeout, _options.ResponseTimeout, cancellationToken).ConfigureAwait(false);
+                connection = await PageStreamConnection.OpenAsync(worker, _options, cancellationToken).ConfigureAwait(false);
             }
             catch (WorkerRequestException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -84,8 +83,7 @@ internal sealed class WorkerConnectionPool : IAsyncDisposable
             // A broken connection has already failed its requests and closed its socket; it is simply replaced.
             try
             {
-                connection = PageStreamConnection.Open(
-                    worker.Id, worker.Host, worker.StreamPort, _options.AuthToken, _options.ConnectTimeout, _options.ResponseTimeout, cancellationToken);
+                connection = PageStreamConnection.Open(worker, _options, cancellationToken);
             }
             catch (WorkerRequestException) when (!cancellationToken.IsCancellationRequested)
             {

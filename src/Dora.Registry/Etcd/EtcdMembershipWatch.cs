@@ -55,7 +55,7 @@ internal sealed class EtcdMembershipWatch : MembershipWatchBase
                     await backoff.WaitAsync(stop).ConfigureAwait(false);
                 }
             }
-            catch (Exception e) when (!stop.IsCancellationRequested && (EtcdConnection.IsTransient(e) || e is RegistryUnavailableException))
+            catch (Exception e) when (!stop.IsCancellationRequested && (_registry.Connection.IsTransient(e) || e is RegistryUnavailableException))
             {
                 if (IsConnected)
                 {
@@ -83,7 +83,7 @@ internal sealed class EtcdMembershipWatch : MembershipWatchBase
     /// <summary>One watch stream until it ends; returns true when the prefix must be listed again (compaction).</summary>
     private async Task<bool> WatchOnceAsync(Backoff backoff, CancellationToken stop)
     {
-        using AsyncDuplexStreamingCall<WatchRequest, WatchResponse> call = _registry.Connection.Watch.Watch(EtcdConnection.Stream(stop));
+        using AsyncDuplexStreamingCall<WatchRequest, WatchResponse> call = _registry.Connection.Watch.Watch(_registry.Connection.Stream(stop));
         await call.RequestStream.WriteAsync(new WatchRequest
         {
             CreateRequest = new WatchCreateRequest

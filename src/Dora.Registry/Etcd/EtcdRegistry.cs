@@ -53,7 +53,7 @@ public sealed class EtcdRegistry : IClusterRegistry
                 new RangeRequest { Key = Keys.WorkersPrefix, RangeEnd = Keys.WorkersPrefixEnd },
                 Connection.Unary(cancellationToken)).ConfigureAwait(false);
         }
-        catch (Exception e) when (EtcdConnection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (Connection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
         {
             Connection.Failed();
             throw Connection.Unavailable(e);
@@ -122,7 +122,7 @@ public sealed class EtcdRegistry : IClusterRegistry
             RangeResponse response = await Connection.Kv.RangeAsync(new RangeRequest { Key = Keys.Scheduler }, Connection.Unary(cancellationToken)).ConfigureAwait(false);
             return response.Kvs.Count == 0 ? null : SchedulerRecord.TryParse(response.Kvs[0].Value.Span);
         }
-        catch (Exception e) when (EtcdConnection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (Connection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
         {
             Connection.Failed();
             throw Connection.Unavailable(e);

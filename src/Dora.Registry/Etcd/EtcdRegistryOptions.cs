@@ -15,6 +15,9 @@ public sealed record EtcdRegistryOptions
     /// </summary>
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>TLS and user/password toward etcd; none by default.</summary>
+    public EtcdCredentials Credentials { get; init; } = EtcdCredentials.None;
+
     /// <summary>Deadline of each etcd call: 5 s by default.</summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -38,6 +41,11 @@ public sealed record EtcdRegistryOptions
             {
                 throw new ArgumentException($"etcd endpoint '{endpoint}' must be an absolute http:// or https:// URL.");
             }
+        }
+
+        if (Credentials.HasUser && string.IsNullOrEmpty(Credentials.Password))
+        {
+            throw new ArgumentException($"etcd user '{Credentials.User}' has no password: give it in a file or the environment.");
         }
 
         if (!ClusterNames.IsValid(Cluster))

@@ -29,7 +29,7 @@ internal sealed class EtcdSchedulerAdvertisement : IAsyncDisposable
         {
             await advertisement.WriteAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (EtcdConnection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (registry.Connection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
         {
             registry.Connection.Failed();
             throw registry.Connection.Unavailable(e);
@@ -64,7 +64,7 @@ internal sealed class EtcdSchedulerAdvertisement : IAsyncDisposable
                     continue;
                 }
 
-                using var call = Connection.Lease.LeaseKeepAlive(EtcdConnection.Stream(stop));
+                using var call = Connection.Lease.LeaseKeepAlive(Connection.Stream(stop));
                 await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = _lease }, stop).ConfigureAwait(false);
                 await call.RequestStream.CompleteAsync().ConfigureAwait(false);
                 await call.ResponseStream.MoveNext(stop).ConfigureAwait(false);
@@ -73,7 +73,7 @@ internal sealed class EtcdSchedulerAdvertisement : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (EtcdConnection.IsTransient(e))
+            catch (Exception e) when (Connection.IsTransient(e))
             {
                 Connection.Failed();
                 RegistryLog.SchedulerAdvertFailed(_registry.Logger, e.Message);
@@ -91,7 +91,7 @@ internal sealed class EtcdSchedulerAdvertisement : IAsyncDisposable
             using var timeout = new CancellationTokenSource(_registry.Options.CallTimeout);
             await Connection.Lease.LeaseRevokeAsync(new LeaseRevokeRequest { ID = _lease }, Connection.Unary(timeout.Token)).ConfigureAwait(false);
         }
-        catch (Exception e) when (EtcdConnection.IsTransient(e) || e is OperationCanceledException)
+        catch (Exception e) when (Connection.IsTransient(e) || e is OperationCanceledException)
         {
             // The lease expires by itself after its TTL.
         }

@@ -53,7 +53,7 @@ internal sealed class EtcdWorkerRegistration : IWorkerRegistration
             long lease = await ClaimAsync(registry, worker, previous, cancellationToken).ConfigureAwait(false);
             return new EtcdWorkerRegistration(registry, worker, lease);
         }
-        catch (Exception e) when (EtcdConnection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (registry.Connection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
         {
             registry.Connection.Failed();
             throw registry.Connection.Unavailable(e);
@@ -168,7 +168,7 @@ internal sealed class EtcdWorkerRegistration : IWorkerRegistration
         {
             try
             {
-                using AsyncDuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse> call = Connection.Lease.LeaseKeepAlive(EtcdConnection.Stream(stop));
+                using AsyncDuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse> call = Connection.Lease.LeaseKeepAlive(Connection.Stream(stop));
                 while (!stop.IsCancellationRequested)
                 {
                     long lease = Volatile.Read(ref _lease);
@@ -220,7 +220,7 @@ internal sealed class EtcdWorkerRegistration : IWorkerRegistration
             {
                 return;
             }
-            catch (Exception e) when (EtcdConnection.IsTransient(e) || e is OperationCanceledException)
+            catch (Exception e) when (Connection.IsTransient(e) || e is OperationCanceledException)
             {
                 if (!failing)
                 {
@@ -308,7 +308,7 @@ internal sealed class EtcdWorkerRegistration : IWorkerRegistration
         {
             await PutUnderOwnLeaseAsync(updated, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (EtcdConnection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (Connection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
         {
             // etcd is unreachable: the keep-alive loop writes the current record when it has to rewrite the entry.
             Connection.Failed();
@@ -347,7 +347,7 @@ internal sealed class EtcdWorkerRegistration : IWorkerRegistration
             await PutUnderOwnLeaseAsync(Worker with { State = WorkerRecord.Leaving, Reasons = null }, timeout.Token).ConfigureAwait(false);
             await RevokeQuietlyAsync(Connection, Volatile.Read(ref _lease), timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (EtcdConnection.IsTransient(e) || e is OperationCanceledException)
+        catch (Exception e) when (Connection.IsTransient(e) || e is OperationCanceledException)
         {
             // etcd is unreachable: the entry goes when its lease expires.
         }

@@ -141,9 +141,6 @@ public sealed class LocalCluster : IAsyncDisposable
                 WorkerRecord record = worker.Registered!;
                 json.WriteStartObject();
                 record.WriteFields(json);
-                json.WriteString("httpUri", worker.HttpAddress.ToString());
-                json.WriteString("streamUri", record.StreamPort == 0 ? null : $"dora://{record.Host}:{record.StreamPort}");
-                json.WriteString("flightUri", worker.FlightUri);
                 json.WriteEndObject();
             }
 

@@ -32,8 +32,9 @@ public interface IWorkerEndpoint : IAsyncDisposable
 /// <param name="Cluster">The worker's view of its cluster (null until registered, or when running without a registry).</param>
 /// <param name="Logger">Where to log.</param>
 /// <param name="FlightPort">The port a Flight endpoint listens on (<see cref="WorkerOptions.FlightPort"/>).</param>
+/// <param name="Tls">The worker's TLS (<see cref="WorkerOptions.Tls"/>), which every face serves alike; null: plaintext.</param>
 public sealed record WorkerEndpointContext(
-    StorageEngine Engine, string WorkerId, IPAddress Address, string AdvertisedHost, Func<ClusterView?> Cluster, ILogger Logger, int FlightPort);
+    StorageEngine Engine, string WorkerId, IPAddress Address, string AdvertisedHost, Func<ClusterView?> Cluster, ILogger Logger, int FlightPort, Dora.Core.Security.ServerTls? Tls);
 
 /// <summary>Starts an extra endpoint once the worker's engine is open.</summary>
 public delegate Task<IWorkerEndpoint> WorkerEndpointFactory(WorkerEndpointContext context, CancellationToken cancellationToken);

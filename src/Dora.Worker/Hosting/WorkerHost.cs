@@ -78,7 +78,7 @@ public sealed class WorkerHost : IAsyncDisposable
     public static string Version { get; } =
         typeof(WorkerHost).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
-    /// <summary>Base address of the HTTP endpoint, e.g. <c>http://127.0.0.1:8817/</c>.</summary>
+    /// <summary>Base address of the HTTP endpoint, e.g. <c>http://127.0.0.1:8817/</c> (<c>https://</c> with TLS).</summary>
     public Uri HttpAddress { get; }
 
     /// <summary>Opens the caches and starts serving. Configure logging through <paramref name="configureLogging"/>.</summary>
@@ -94,7 +94,7 @@ public sealed class WorkerHost : IAsyncDisposable
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(options.HttpAddress, options.HttpPort);
+            kestrel.Listen(options.HttpAddress, options.HttpPort, listen => listen.UseTls(options.Tls));
             HttpLimits.Apply(kestrel);
         });
         builder.Services.AddPromptShutdown();
@@ -128,10 +128,10 @@ public sealed class WorkerHost : IAsyncDisposable
             host = new WorkerHost(app, engine, metrics, httpAddress, identity);
             if (options.Stream.Port >= 0)
             {
-                host._stream = PageStreamServer.Start(options.HttpAddress, engine, options.Stream, identity.Id, logger);
+                host._stream = PageStreamServer.Start(options.HttpAddress, engine, options.Stream with { Tls = options.Tls }, identity.Id, logger);
             }
 
-            var context = new WorkerEndpointContext(engine, identity.Id, options.HttpAddress, options.EffectiveAdvertisedHost, () => host._cluster, logger, options.FlightPort);
+            var context = new WorkerEndpointContext(engine, identity.Id, options.HttpAddress, options.EffectiveAdvertisedHost, () => host._cluster, logger, options.FlightPort, options.Tls);
             foreach (var factory in options.ExtraEndpoints)
             {
                 host._endpoints.Add(await factory(context, cancellationToken).ConfigureAwait(false));
@@ -179,6 +179,7 @@ public sealed class WorkerHost : IAsyncDisposable
             HttpPort = HttpAddress.Port,
             StreamPort = StreamPort,
             FlightPort = FlightPort,
+            Tls = options.Tls is not null,
             CapacityBytes = capacity,
             StartedAt = DateTimeOffset.UtcNow,
             Version = Version,

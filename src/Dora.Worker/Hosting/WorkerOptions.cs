@@ -47,6 +47,13 @@ public sealed record WorkerOptions
     /// </summary>
     public Dora.Core.Security.TokenSet? HttpTokens { get; init; }
 
+    /// <summary>
+    /// TLS on every TCP face (HTTPS, the page stream as <c>dora+tls://</c>, Flight as <c>grpc+tls://</c>) with one
+    /// certificate, and mutual TLS when it names client CAs; advertised as <c>"tls": true</c>. Null (the default):
+    /// plaintext everywhere.
+    /// </summary>
+    public Dora.Core.Security.ServerTls? Tls { get; init; }
+
     /// <summary>Serve <c>/metrics</c> without a token even when <see cref="HttpTokens"/> are set (false by default).</summary>
     public bool OpenMetrics { get; init; }
 

@@ -15,6 +15,13 @@ public sealed record PageStreamOptions
     public Dora.Core.Security.TokenSet? Tokens { get; init; }
 
     /// <summary>
+    /// TLS for every connection (<c>dora+tls://</c>), with mutual TLS when it names client CAs; null (the default) serves
+    /// plaintext. The handshake counts against <see cref="HelloTimeout"/>. Cached pages are then encrypted through a
+    /// pooled buffer instead of going out with sendfile.
+    /// </summary>
+    public Dora.Core.Security.ServerTls? Tls { get; init; }
+
+    /// <summary>
     /// Requests a connection may have in flight: 16 by default. Past it the server stops reading that connection, so
     /// a client that pipelines without limit is slowed by TCP, not buffered.
     /// </summary>
@@ -44,7 +51,7 @@ public sealed record PageStreamOptions
 
     /// <summary>
     /// Page buffers all connections may hold at once for misses and unverified pages: 128 by default (128 MiB with
-    /// 1 MiB pages). Cache hits are sent with sendfile and need none.
+    /// 1 MiB pages). Cache hits are sent with sendfile and need none (without TLS).
     /// </summary>
     public int MaxBufferedPages { get; init; } = 128;
 

@@ -178,7 +178,17 @@ internal sealed partial class PageStreamSession
         Log.ConnectionRejected(_logger, _socket.RemoteEndPoint?.ToString() ?? "?", code.ToString(), message);
         try
         {
-            await WriteErrorAsync(0, code, message).ConfigureAwait(false);
+            // A TLS peer that has not finished its handshake could not read a plaintext frame.
+            if (_options.Tls is null || _tls is not null)
+            {
+                await WriteErrorAsync(0, code, message).ConfigureAwait(false);
+            }
+
+            if (_tls is not null)
+            {
+                await _tls.ShutdownAsync().ConfigureAwait(false);
+            }
+
             _socket.Shutdown(SocketShutdown.Send);
         }
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
@@ -194,11 +204,7 @@ internal sealed partial class PageStreamSession
         await AcquireWriteAsync().ConfigureAwait(false);
         try
         {
-            while (!frame.IsEmpty)
-            {
-                int sent = await WithWriteTimeout(_socket.SendAsync(frame, SocketFlags.None, _closing.Token), frame.Length).ConfigureAwait(false);
-                frame = frame[sent..];
-            }
+            await WithWriteTimeout(_connection.WriteAsync(frame, _closing.Token), frame.Length).ConfigureAwait(false);
         }
         finally
         {
@@ -212,19 +218,6 @@ internal sealed partial class PageStreamSession
     /// A write the peer does not take in time closes the connection (it is in an unknown state): the time is the grace
     /// plus the bytes at the minimum data rate, at most the write timeout.
     /// </summary>
-    private async Task<T> WithWriteTimeout<T>(ValueTask<T> send, int bytes)
-    {
-        TimeSpan allowed = WriteAllowance(bytes);
-        try
-        {
-            return await send.AsTask().WaitAsync(allowed, _options.Time).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            throw SlowReader(bytes, allowed);
-        }
-    }
-
     private async Task WithWriteTimeout(ValueTask send, int bytes)
     {
         TimeSpan allowed = WriteAllowance(bytes);
@@ -260,6 +253,11 @@ internal sealed partial class PageStreamSession
         for (int i = 0; i < 200 && !_requests.IsEmpty; i++)
         {
             await Task.Delay(5).ConfigureAwait(false);
+        }
+
+        if (_tls is not null)
+        {
+            await _tls.DisposeAsync().ConfigureAwait(false);
         }
 
         _socket.Dispose();

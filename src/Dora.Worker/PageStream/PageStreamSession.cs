@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -36,8 +38,14 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
     private readonly byte[] _frameHead = new byte[FrameHeader.Size + sizeof(long)];
     private readonly SendPacketsElement[] _fileElements = new SendPacketsElement[2];
 
+    /// <summary>What frames are read from and written to: the socket itself, or the TLS stream over it.</summary>
+    private Stream _connection;
+
+    /// <summary>The TLS stream once its handshake succeeded; null on a plaintext connection.</summary>
+    private SslStream? _tls;
+
     /// <summary>Request frames are small: 4 KiB holds several, so pipelined requests cost one receive call.</summary>
-    private readonly SocketReader _reader;
+    private ConnectionReader _reader;
 
     public PageStreamSession(Socket socket, StorageEngine engine, PageStreamOptions options, SemaphoreSlim bufferedPages, string workerId, ILogger logger, Dora.Hosting.RefusalAudit audit)
     {
@@ -50,8 +58,11 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
         _workerId = workerId;
         _logger = logger;
         _inFlight = new SemaphoreSlim(options.MaxInFlightPerConnection, options.MaxInFlightPerConnection);
-        _reader = new SocketReader(socket, 4096);
+        _connection = new NetworkStream(socket, ownsSocket: false);
+        _reader = new ConnectionReader(_connection, RequestBufferSize);
     }
+
+    private const int RequestBufferSize = 4096;
 
     /// <summary>
     /// Serves the connection until the peer leaves, a protocol error, idleness, or <paramref name="stopping"/>. Once its
@@ -150,7 +161,8 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, _handshakeAbandoned.Token, _closing.Token);
         try
         {
-            return await ReadHelloAsync(linked.Token).ConfigureAwait(false);
+            return (_options.Tls is null || await HandshakeTlsAsync(_options.Tls, linked.Token).ConfigureAwait(false))
+                && await ReadHelloAsync(linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !_closing.IsCancellationRequested)
         {
@@ -161,6 +173,30 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// The TLS handshake, before any frame: a peer that fails it (plaintext, a certificate the worker does not trust when
+    /// client certificates are required) is audited like a refused token and closed without a frame.
+    /// </summary>
+    private async Task<bool> HandshakeTlsAsync(Dora.Core.Security.ServerTls tls, CancellationToken deadline)
+    {
+        var stream = new SslStream(_connection, leaveInnerStreamOpen: false);
+        try
+        {
+            await stream.AuthenticateAsServerAsync(tls.ForHandshake(), deadline).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException)
+        {
+            _audit.Refused(_socket.RemoteEndPoint?.ToString() ?? "?", $"TLS handshake failed: {e.Message}");
+            await stream.DisposeAsync().ConfigureAwait(false);
+            return false;
+        }
+
+        _tls = stream;
+        _connection = stream;
+        _reader = new ConnectionReader(stream, RequestBufferSize);
+        return true;
     }
 
     /// <summary>Gives up on a connection still to complete its HELLO (the server needs its slot for a newer one).</summary>
@@ -381,7 +417,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
             int inPage = (int)(position % pageSize);
             int count = (int)Math.Min(pageSize - inPage, end - position);
             FrameBits bits = position + count == end ? FrameBits.End : FrameBits.None;
-            using (var cached = count >= _options.SendfileThreshold ? _engine.Pages.TryOpenChecked(file.Source, pageIndex, inPage, count) : null)
+            using (var cached = _tls is null && count >= _options.SendfileThreshold ? _engine.Pages.TryOpenChecked(file.Source, pageIndex, inPage, count) : null)
             {
                 if (cached is not null)
                 {

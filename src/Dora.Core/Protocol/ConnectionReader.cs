@@ -1,14 +1,12 @@
-using System.Net.Sockets;
-
 namespace Dora.Core.Protocol;
 
 /// <summary>
-/// Buffered reading of frames from a socket: one receive call usually brings a whole small frame (or several), where
-/// reading header and payload separately would cost a system call each. Large payloads skip the buffer: what is
-/// already buffered is copied, the rest is received straight into the destination. Not thread-safe: one reader loop
-/// per connection.
+/// Buffered reading of frames from a connection (a socket, or the TLS stream over one): one receive call usually
+/// brings a whole small frame (or several), where reading header and payload separately would cost a system call each.
+/// Large payloads skip the buffer: what is already buffered is copied, the rest is received straight into the
+/// destination. Not thread-safe: one reader loop per connection.
 /// </summary>
-public sealed class SocketReader(Socket socket, int capacity)
+public sealed class ConnectionReader(Stream connection, int capacity)
 {
     private readonly byte[] _buffer = new byte[capacity];
     private int _start;
@@ -39,7 +37,7 @@ public sealed class SocketReader(Socket socket, int capacity)
 
         while (Buffered < count)
         {
-            int received = await socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            int received = await connection.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
             if (received == 0)
             {
                 return false;
@@ -68,7 +66,7 @@ public sealed class SocketReader(Socket socket, int capacity)
         }
     }
 
-    /// <summary>Fills <paramref name="destination"/> with the next bytes: buffered ones first, then straight from the socket.</summary>
+    /// <summary>Fills <paramref name="destination"/> with the next bytes: buffered ones first, then straight from the connection.</summary>
     public async ValueTask<bool> ReadIntoAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
         int fromBuffer = Math.Min(Buffered, destination.Length);
@@ -77,7 +75,7 @@ public sealed class SocketReader(Socket socket, int capacity)
         destination = destination[fromBuffer..];
         while (!destination.IsEmpty)
         {
-            int received = await socket.ReceiveAsync(destination, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            int received = await connection.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
             if (received == 0)
             {
                 return false;
