@@ -15,9 +15,11 @@ public static class RegistryAddress
     /// <param name="cluster">Cluster name (etcd key prefix); <see cref="ClusterNames.Default"/> when null.</param>
     /// <param name="leaseTtl">Worker lease TTL for etcd; the etcd default when null.</param>
     /// <param name="logger">Where registry warnings go.</param>
-    /// <exception cref="ArgumentException">The address is malformed; the message shows the accepted forms.</exception>
-    public static IClusterRegistry Open(string address, string? cluster, TimeSpan? leaseTtl, ILogger? logger)
+    /// <param name="credentials">TLS and user for etcd; null or <see cref="EtcdCredentials.None"/> for none (static files take none).</param>
+    /// <exception cref="ArgumentException">The address is malformed, or credentials are given for a static file; the message says which.</exception>
+    public static IClusterRegistry Open(string address, string? cluster, TimeSpan? leaseTtl, ILogger? logger, EtcdCredentials? credentials = null)
     {
+        credentials ??= EtcdCredentials.None;
         ArgumentNullException.ThrowIfNull(address);
         if (address.StartsWith("etcd://", StringComparison.OrdinalIgnoreCase))
         {
@@ -32,12 +34,17 @@ public static class RegistryAddress
                 endpoints.Add(endpoint);
             }
 
-            var options = new EtcdRegistryOptions { Endpoints = endpoints, Cluster = cluster ?? ClusterNames.Default };
+            var options = new EtcdRegistryOptions { Endpoints = endpoints, Cluster = cluster ?? ClusterNames.Default, Credentials = credentials };
             return new EtcdRegistry(leaseTtl is { } ttl ? options with { LeaseTtl = ttl } : options, logger);
         }
 
         if (address.StartsWith("static:", StringComparison.OrdinalIgnoreCase) && address.Length > "static:".Length)
         {
+            if (credentials.Tls is not null || credentials.HasUser)
+            {
+                throw new ArgumentException($"Registry address '{address}' is a static file: etcd TLS and user options do not apply to it.");
+            }
+
             return new StaticFileRegistry(address["static:".Length..], pollInterval: null, logger);
         }
 

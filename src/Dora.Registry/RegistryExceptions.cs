@@ -21,4 +21,4 @@ public sealed class RegistryUnavailableException(string message, Exception? inne
 /// or a key the user's role may not write. Not transient: retrying does not help until the credentials or roles change.
 /// </summary>
 public sealed class RegistryAccessDeniedException(string message, Exception? inner = null)
-    : Exception(message, inner);
+    : DoraException(message, isTransient: false, inner);

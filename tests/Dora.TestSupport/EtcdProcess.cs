@@ -11,12 +11,23 @@ public sealed class EtcdProcess : IAsyncDisposable
 {
     private readonly TemporaryDirectory _data = new();
     private readonly int _peerPort = FreePorts.Next();
+    private readonly TestCertificates? _ca;
+    private readonly CertificatePair? _server;
     private Process? _process;
 
-    private EtcdProcess()
+    private EtcdProcess(TestCertificates? ca = null)
     {
         ClientPort = FreePorts.Next();
+        _ca = ca;
+        if (ca is not null)
+        {
+            _server = ca.Server();
+            Root = ca.Client("root");
+        }
     }
+
+    /// <summary>With TLS: the client certificate whose common name is etcd's root user (etcd maps it to the user).</summary>
+    public CertificatePair? Root { get; }
 
     /// <summary>The client port on 127.0.0.1.</summary>
     public int ClientPort { get; }
@@ -24,8 +35,8 @@ public sealed class EtcdProcess : IAsyncDisposable
     /// <summary>The registry address Dora takes: <c>etcd://127.0.0.1:PORT</c>.</summary>
     public string RegistryAddress => $"etcd://127.0.0.1:{ClientPort}";
 
-    /// <summary>The client URL.</summary>
-    public Uri ClientUrl => new($"http://127.0.0.1:{ClientPort}");
+    /// <summary>The client URL (<c>https://</c> when the server runs TLS).</summary>
+    public Uri ClientUrl => new($"{(_ca is null ? "http" : "https")}://127.0.0.1:{ClientPort}");
 
     /// <summary>
     /// Starts a fresh etcd and waits until it serves. A port found free can be taken by another process before etcd
@@ -46,20 +57,83 @@ public sealed class EtcdProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts an etcd that serves clients over TLS only and requires a client certificate from <paramref name="ca"/>
+    /// (<c>--client-cert-auth</c>), as docs/registry.md sets it up; users and roles are for the test to add
+    /// (<see cref="EtcdctlAsync"/>), after which <c>auth enable</c> makes every call need a user.
+    /// </summary>
+    public static async Task<EtcdProcess> StartSecureAsync(TestCertificates ca) =>
+        await ServerProcesses.StartOrDisposeAsync(new EtcdProcess(ca), etcd => etcd.StartAgainAsync()).ConfigureAwait(false);
+
     /// <summary>Starts the server (again) on the same ports and data directory and waits until it accepts clients.</summary>
     public async Task StartAgainAsync()
     {
         string binary = FindBinary();
         string peer = $"http://127.0.0.1:{_peerPort}";
-        string client = $"http://127.0.0.1:{ClientPort}";
-        _process = ServerProcesses.Start(binary,
+        string client = ClientUrl.ToString().TrimEnd('/');
+        List<string> arguments =
         [
             "--name", "dora-test", "--data-dir", _data.Path,
             "--listen-client-urls", client, "--advertise-client-urls", client,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", $"dora-test={peer}", "--log-level", "error",
-        ]);
+        ];
+        if (_ca is not null)
+        {
+            arguments.AddRange(["--cert-file", _server!.CertificateFile, "--key-file", _server.KeyFile, "--trusted-ca-file", _ca.CaFile, "--client-cert-auth"]);
+        }
+
+        _process = ServerProcesses.Start(binary, [.. arguments]);
         await WaitUntilServingAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs Debian's etcdctl against this server (with TLS: the CA and the root client certificate), with
+    /// <paramref name="environment"/> added (ETCDCTL_USER, ...), and <paramref name="input"/> on its standard input.
+    /// </summary>
+    public async Task<(int ExitCode, string Output)> EtcdctlAsync(IReadOnlyDictionary<string, string>? environment, string? input, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("etcdctl") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach ((string name, string value) in EtcdctlEnvironment())
+        {
+            start.Environment[name] = value;
+        }
+
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using Process process = Process.Start(start)!;
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input).ConfigureAwait(false);
+        }
+
+        process.StandardInput.Close();
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TestTimeouts.Default).ConfigureAwait(false);
+        return (process.ExitCode, await output.ConfigureAwait(false) + await error.ConfigureAwait(false));
+    }
+
+    /// <summary>The ETCDCTL_* variables that point etcdctl (and deploy/etcd/dora-rbac.sh) at this server.</summary>
+    public Dictionary<string, string> EtcdctlEnvironment()
+    {
+        var environment = new Dictionary<string, string> { ["ETCDCTL_API"] = "3", ["ETCDCTL_ENDPOINTS"] = ClientUrl.ToString().TrimEnd('/') };
+        if (_ca is not null)
+        {
+            environment["ETCDCTL_CACERT"] = _ca.CaFile;
+            environment["ETCDCTL_CERT"] = Root!.CertificateFile;
+            environment["ETCDCTL_KEY"] = Root.KeyFile;
+        }
+
+        return environment;
     }
 
     /// <summary>
@@ -92,7 +166,9 @@ public sealed class EtcdProcess : IAsyncDisposable
 
     private async Task WaitUntilServingAsync()
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        using var http = _ca is null
+            ? new HttpClient { Timeout = TimeSpan.FromSeconds(2) }
+            : new HttpClient(new Dora.Core.Security.ClientTls(Dora.Core.Security.TlsTrust.FromCaFile(_ca.CaFile), Dora.Core.Security.CertificateFiles.Load(Root!.CertificateFile, Root.KeyFile)).CreateHandler()) { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TestTimeouts.Default)
         {

@@ -10,15 +10,19 @@ namespace Dora.Cli.CommandLine;
 /// the <c>.dora/cluster.json</c> that <c>dora local</c> writes (in this directory or a parent);
 /// <c>--cluster</c> names the cluster inside it.
 /// </summary>
-internal sealed record RegistrySettings(string Address, string Cluster)
+internal sealed record RegistrySettings(string Address, string Cluster, Registry.Etcd.EtcdCredentials Etcd)
 {
-    /// <summary>Adds <c>--registry</c> and <c>--cluster</c>.</summary>
-    public static void AddOptions(Command command, bool clusterFile = true) => CliOptions.AddTo(
-        command,
-        CliOptions.Value("--registry", "ADDRESS", clusterFile
-            ? "etcd://host:port[,host:port...] or static:FILE (default: $DORA_REGISTRY, else the .dora/cluster.json of a running dora local)"
-            : "etcd://host:port[,host:port...] or static:FILE (default: $DORA_REGISTRY)"),
-        CliOptions.Value("--cluster", "NAME", "cluster name inside the registry (default 'default')"));
+    /// <summary>Adds <c>--registry</c>, <c>--cluster</c> and the etcd credential options.</summary>
+    public static void AddOptions(Command command, bool clusterFile = true)
+    {
+        CliOptions.AddTo(
+            command,
+            CliOptions.Value("--registry", "ADDRESS", clusterFile
+                ? "etcd://host:port[,host:port...] or static:FILE (default: $DORA_REGISTRY, else the .dora/cluster.json of a running dora local)"
+                : "etcd://host:port[,host:port...] or static:FILE (default: $DORA_REGISTRY)"),
+            CliOptions.Value("--cluster", "NAME", "cluster name inside the registry (default 'default')"));
+        EtcdOptions.AddTo(command);
+    }
 
     /// <summary>Adds <c>--hash-policy</c> and <c>--weighted</c>.</summary>
     public static void AddPolicyOptions(Command command) => CliOptions.AddTo(
@@ -51,7 +55,7 @@ internal sealed record RegistrySettings(string Address, string Cluster)
             throw new UsageException($"option '--cluster' must be 1 to 64 letters, digits, '.', '_' or '-' (was '{cluster}')");
         }
 
-        return new RegistrySettings(address, cluster);
+        return new RegistrySettings(address, cluster, EtcdOptions.Read(reader));
     }
 
     /// <summary>
@@ -129,7 +133,7 @@ internal sealed record RegistrySettings(string Address, string Cluster)
     {
         try
         {
-            return RegistryAddress.Open(Address, Cluster, leaseTtl, logger);
+            return RegistryAddress.Open(Address, Cluster, leaseTtl, logger, Etcd);
         }
         catch (ArgumentException e)
         {

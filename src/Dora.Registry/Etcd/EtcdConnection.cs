@@ -85,6 +85,11 @@ internal sealed class EtcdConnection : IDisposable
     /// </summary>
     public bool IsTransient(Exception error)
     {
+        if (Denial(error, "reach the registry") is not null)
+        {
+            return false;
+        }
+
         if (error is RpcException { StatusCode: StatusCode.Unauthenticated } expired && _tokens is not null
             && expired.Status.Detail.Contains("invalid auth token", StringComparison.Ordinal))
         {
@@ -105,8 +110,32 @@ internal sealed class EtcdConnection : IDisposable
 
     /// <summary>The error a caller sees when etcd cannot be reached.</summary>
     public RegistryUnavailableException Unavailable(Exception error) => new(
-        $"etcd at {Endpoints} is unreachable: {(error is RpcException rpc ? $"{rpc.StatusCode} {rpc.Status.Detail}" : error.Message)}",
+        $"etcd at {Endpoints} is unreachable: {(error is RpcException rpc ? $"{rpc.StatusCode} {rpc.Status.Detail}" : error.Message)}"
+        + (Credentials.Tls is { Certificate: null } ? " (if etcd requires client certificates, give --etcd-cert and --etcd-key)" : string.Empty),
         error);
+
+    /// <summary>
+    /// The error to report when etcd refused this process's credentials, or what they allow, for <paramref name="action"/>
+    /// (e.g. "write /dora/default/workers/w3"); null for any other error.
+    /// </summary>
+    public RegistryAccessDeniedException? Denial(Exception error, string action)
+    {
+        // A refusal inside the credentials callback (a wrong password) reaches the caller wrapped by gRPC.
+        if (error is RpcException { Status.DebugException: RegistryAccessDeniedException refused })
+        {
+            return refused;
+        }
+
+        string user = Credentials.User is { } name ? $"user '{name}'" : "this client";
+        return error switch
+        {
+            RpcException { StatusCode: StatusCode.PermissionDenied } rpc =>
+                new RegistryAccessDeniedException($"etcd does not let {user} {action}: {rpc.Status.Detail} (the user's roles decide; docs/registry.md)", rpc),
+            RpcException { StatusCode: StatusCode.InvalidArgument } rpc when rpc.Status.Detail.Contains("user name is empty", StringComparison.Ordinal) =>
+                new RegistryAccessDeniedException($"etcd requires authentication: give --etcd-user and its password ({rpc.Status.Detail})", rpc),
+            _ => null,
+        };
+    }
 
     public void Dispose()
     {

@@ -53,6 +53,10 @@ public sealed class EtcdRegistry : IClusterRegistry
                 new RangeRequest { Key = Keys.WorkersPrefix, RangeEnd = Keys.WorkersPrefixEnd },
                 Connection.Unary(cancellationToken)).ConfigureAwait(false);
         }
+        catch (Exception e) when (Connection.Denial(e, $"read {Keys.WorkersPrefixText}") is { } denied)
+        {
+            throw denied;
+        }
         catch (Exception e) when (Connection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
         {
             Connection.Failed();
@@ -121,6 +125,10 @@ public sealed class EtcdRegistry : IClusterRegistry
         {
             RangeResponse response = await Connection.Kv.RangeAsync(new RangeRequest { Key = Keys.Scheduler }, Connection.Unary(cancellationToken)).ConfigureAwait(false);
             return response.Kvs.Count == 0 ? null : SchedulerRecord.TryParse(response.Kvs[0].Value.Span);
+        }
+        catch (Exception e) when (Connection.Denial(e, $"read {EtcdKeys.Describe(Keys.Scheduler)}") is { } denied)
+        {
+            throw denied;
         }
         catch (Exception e) when (Connection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
         {

@@ -29,6 +29,10 @@ internal sealed class EtcdSchedulerAdvertisement : IAsyncDisposable
         {
             await advertisement.WriteAsync(cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception e) when (registry.Connection.Denial(e, $"write {EtcdKeys.Describe(registry.Keys.Scheduler)}") is { } denied)
+        {
+            throw denied;
+        }
         catch (Exception e) when (registry.Connection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
         {
             registry.Connection.Failed();

@@ -53,6 +53,10 @@ internal sealed class EtcdWorkerRegistration : IWorkerRegistration
             long lease = await ClaimAsync(registry, worker, previous, cancellationToken).ConfigureAwait(false);
             return new EtcdWorkerRegistration(registry, worker, lease);
         }
+        catch (Exception e) when (registry.Connection.Denial(e, $"write {registry.Keys.WorkersPrefixText}{worker.Id}") is { } denied)
+        {
+            throw denied;
+        }
         catch (Exception e) when (registry.Connection.IsTransient(e) && !cancellationToken.IsCancellationRequested)
         {
             registry.Connection.Failed();
