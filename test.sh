@@ -9,18 +9,26 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
-# The registry tests run a real etcd server; Debian's etcd-server package provides it.
-if ! command -v etcd >/dev/null 2>&1; then
-  echo "test.sh: installing etcd-server (apt-get) for the registry tests" >&2
-  sudo=""
+# Installs Debian packages when a command they provide is missing: install_deb COMMAND PACKAGE WHY.
+install_deb() {
+  if command -v "$1" >/dev/null 2>&1; then return 0; fi
+  echo "test.sh: installing $2 (apt-get) for $3" >&2
+  local sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  if ! { $sudo apt-get install -y -qq etcd-server >/dev/null 2>&1 || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq etcd-server >/dev/null 2>&1; }; }; then
-    echo "test.sh: could not install etcd-server; install it (apt-get install etcd-server) and run again" >&2
+  if ! { $sudo apt-get install -y -qq "$2" >/dev/null 2>&1 || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq "$2" >/dev/null 2>&1; }; }; then
+    echo "test.sh: could not install $2; install it (apt-get install $2) and run again" >&2
     exit 1
   fi
-  # The package also enables a system etcd service; the tests start their own on free loopback ports.
-  $sudo systemctl disable --now etcd >/dev/null 2>&1 || true
-fi
+  if [ "$2" = etcd-server ]; then
+    # The package also enables a system etcd service; the tests start their own on free loopback ports.
+    $sudo systemctl disable --now etcd >/dev/null 2>&1 || true
+  fi
+}
+
+# The registry tests run a real etcd server (etcd-server); the secured-etcd tests set up users and roles with etcdctl
+# (etcd-client), through deploy/etcd/dora-rbac.sh as operators do.
+install_deb etcd etcd-server "the registry tests"
+install_deb etcdctl etcd-client "the etcd RBAC tests"
 
 # npm packages the tests run, installed into tests/.tools (node and npm are required): s3rver, a real S3-compatible
 # server for the S3 tests; DuckDB and apache-arrow (JS), independent writers and readers of Parquet and Arrow files for

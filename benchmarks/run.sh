@@ -7,6 +7,7 @@
 #   benchmarks/run.sh stream [--file-mib 1024] [--seconds 5] [--sendfile-threshold BYTES]   (P1, P2, P3, P4)
 #   benchmarks/run.sh flight [--file-mib 1024] [--rounds 5]                                     (P2b)
 #   benchmarks/run.sh checksums [--file-mib 1024] [--seconds 3] [--rounds 3]                    (P16)
+#   benchmarks/run.sh tls [--file-mib 1024] [--seconds 3] [--rounds 3]          (page stream, plaintext vs TLS)
 #   benchmarks/run.sh projection [--row-groups 8] [--rows 250000]                               (P9)
 #   benchmarks/run.sh load [--files 64] [--file-mib 32] [--small-files 100000]                (P8; installs fio)
 #     DORA_BENCH_CACHE=DIR puts the workers' caches on another device; DORA_BENCH_WORKERS=N (default 2)

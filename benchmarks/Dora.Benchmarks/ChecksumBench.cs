@@ -26,7 +26,7 @@ internal static class ChecksumBench
             ("copy", int.MaxValue, ReadCheck.None),
             ("copy", int.MaxValue, ReadCheck.Blocks),
         ];
-        var runs = configurations.Select(_ => new List<Figures>()).ToArray();
+        var runs = configurations.Select(_ => new List<HotReads>()).ToArray();
         for (int round = 0; round < rounds; round++)
         {
             for (int c = 0; c < configurations.Length; c++)
@@ -39,10 +39,10 @@ internal static class ChecksumBench
         Console.WriteLine();
         Console.WriteLine(Measure.Row("path", "checks", "P1 4 in flight MiB/s", "P3 1 MiB x16 MiB/s", "P4 4 KiB x16 IOPS", "P4 100 KiB x16 IOPS", "P4 4 KiB x1 p50 µs"));
         Console.WriteLine(Measure.Row("---", "---", "---:", "---:", "---:", "---:", "---:"));
-        Figures? baseline = null;
+        HotReads? baseline = null;
         for (int c = 0; c < configurations.Length; c++)
         {
-            Figures median = Figures.Median(runs[c]);
+            HotReads median = HotReads.Median(runs[c]);
             if (configurations[c].Check == ReadCheck.None)
             {
                 baseline = median;
@@ -64,38 +64,13 @@ internal static class ChecksumBench
         }
     }
 
-    private sealed record Figures(double Sequential, double Random1M, double Iops4K, double Iops100K, double P50Us4K)
-    {
-        public static Figures Median(List<Figures> runs) => new(
-            Of(runs, f => f.Sequential), Of(runs, f => f.Random1M), Of(runs, f => f.Iops4K), Of(runs, f => f.Iops100K), Of(runs, f => f.P50Us4K));
-
-        private static double Of(List<Figures> runs, Func<Figures, double> figure)
-        {
-            double[] sorted = [.. runs.Select(figure).Order()];
-            return sorted[sorted.Length / 2];
-        }
-    }
-
-    private static async Task<Figures> MeasureAsync(string root, string ufs, long fileLength, TimeSpan duration, int threshold, ReadCheck check, bool keepCache)
+    private static async Task<HotReads> MeasureAsync(string root, string ufs, long fileLength, TimeSpan duration, int threshold, ReadCheck check, bool keepCache)
     {
         await using LocalCluster cluster = await StreamBench.StartWorkerAsync(root, ufs, fileLength, threshold, check, keepCache);
         await using DoraClient client = await DoraClient.ConnectAsync(cluster.Registry, new DoraClientOptions { FallbackToUnderStorage = false });
 
-        // Warm: every page cached and checked whole once (a restarted store checks each page on its first read).
-        var buffer = new byte[1 << 20];
-        for (long offset = 0; offset < fileLength; offset += buffer.Length)
-        {
-            await client.ReadAsync(StreamBench.FilePath, offset, buffer);
-        }
-
-        await cluster.Workers[0].Engine.Pages.WhenIdleAsync(CancellationToken.None);
-        double sequential = await StreamBench.SequentialAsync(client, fileLength, window: 4);
-        Func<long, Memory<byte>, Task<int>> read = (offset, memory) => client.ReadAsync(StreamBench.FilePath, offset, memory);
-        StreamBench.Result random1M = await StreamBench.RandomAsync(16, 1 << 20, fileLength, duration, read);
-        StreamBench.Result iops4K = await StreamBench.RandomAsync(16, 4 << 10, fileLength, duration, read);
-        StreamBench.Result iops100K = await StreamBench.RandomAsync(16, 100 << 10, fileLength, duration, read);
-        StreamBench.Result latency4K = await StreamBench.RandomAsync(1, 4 << 10, fileLength, duration, read);
-        return new Figures(sequential, random1M.MiBps, iops4K.Iops, iops100K.Iops, latency4K.P50Us);
+        // A restarted store checks each page whole on its first read: the warm-up of the measurement does that.
+        return await HotReads.MeasureAsync(cluster, client, fileLength, duration);
     }
 
     private static string Cell(double value, double baseline) =>

@@ -16,6 +16,7 @@ using Dora.TestSupport;
 //   s3        reading an object from s3rver through Dora, cold and hot, vs AWSSDK.S3 reading it directly
 //   projection P9 two of twenty Parquet columns through Flight chunk tickets vs the whole file
 //   checksums P16 hot page-stream reads with and without checks of the cached bytes
+//   tls       hot page-stream reads in plaintext (sendfile) and over TLS, alternating rounds
 //   decode-client  the client of benchmarks/flight-decode.sh: every batches endpoint of a Parquet file, rows/s and MB/s
 var mode = args.Length > 0 ? args[0] : "all";
 var work = Path.GetFullPath(Environment.GetEnvironmentVariable("DORA_BENCH_DIR") ?? Path.Combine("benchmarks", ".work"));
@@ -53,6 +54,15 @@ if (mode is "stream")
 if (mode is "checksums")
 {
     await ChecksumBench.RunAsync(
+        work,
+        long.Parse(Option("--file-mib", "1024"), CultureInfo.InvariantCulture) << 20,
+        TimeSpan.FromSeconds(int.Parse(Option("--seconds", "3"), CultureInfo.InvariantCulture)),
+        int.Parse(Option("--rounds", "3"), CultureInfo.InvariantCulture));
+}
+
+if (mode is "tls")
+{
+    await TlsBench.RunAsync(
         work,
         long.Parse(Option("--file-mib", "1024"), CultureInfo.InvariantCulture) << 20,
         TimeSpan.FromSeconds(int.Parse(Option("--seconds", "3"), CultureInfo.InvariantCulture)),

@@ -106,7 +106,7 @@ internal static class StreamBench
     }
 
     /// <summary>One worker over <paramref name="ufs"/>, with an emptied cache unless <paramref name="keepCache"/>.</summary>
-    internal static async Task<LocalCluster> StartWorkerAsync(string root, string ufs, long fileLength, int sendfileThreshold, ReadCheck readCheck = ReadCheck.Blocks, bool keepCache = false)
+    internal static async Task<LocalCluster> StartWorkerAsync(string root, string ufs, long fileLength, int sendfileThreshold, ReadCheck readCheck = ReadCheck.Blocks, bool keepCache = false, Dora.Core.Security.ServerTls? tls = null)
     {
         string cache = Path.Combine(root, "cache");
         if (Directory.Exists(cache) && !keepCache)
@@ -120,6 +120,7 @@ internal static class StreamBench
             Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(Path.Combine(cache, "pages"), fileLength + (256L << 20))], ReadCheck = readCheck, ScrubBytesPerSecond = 0 },
             Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(cache, "metadata") },
             HttpPort = 0,
+            Tls = tls,
             Stream = new() { Port = 0, SendfileThreshold = sendfileThreshold },
             FlightPort = 0,
             ExtraEndpoints = [Dora.Flight.FlightServer.Factory(new Dora.Flight.FlightOptions())],
