@@ -49,12 +49,12 @@ internal sealed partial class PageStreamConnection
             }
 
             (byte[] frame, PendingRequest hello) = connection.StartAndPrepareHello(token);
-            connection.Send(frame);
             try
             {
+                connection.Send(frame);
                 hello.Wait(cancellationToken);
             }
-            catch (WorkerRequestException e) when (NoClientCertificateHint(tls, e) is { } explained)
+            catch (Exception e) when (NoClientCertificateHint(worker, tls, e) is { } explained)
             {
                 throw explained;
             }

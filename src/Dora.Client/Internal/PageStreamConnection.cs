@@ -88,12 +88,12 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
             }
 
             (byte[] frame, PendingRequest hello) = connection.StartAndPrepareHello(token);
-            await connection.SendAsync(frame, timeout.Token).ConfigureAwait(false);
             try
             {
+                await connection.SendAsync(frame, timeout.Token).ConfigureAwait(false);
                 await hello.Task.WaitAsync(connectTimeout, cancellationToken).ConfigureAwait(false);
             }
-            catch (WorkerRequestException e) when (NoClientCertificateHint(tls, e) is { } explained)
+            catch (Exception e) when (NoClientCertificateHint(worker, tls, e) is { } explained)
             {
                 throw explained;
             }
@@ -146,12 +146,20 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
 
     /// <summary>
     /// With TLS 1.3 a worker checks the client certificate after the client's side of the handshake is done, so a worker
-    /// that requires one simply closes the connection before HELLO_OK: say what may be missing.
+    /// that requires one closes the connection while the HELLO is sent or awaited: say what may be missing.
     /// </summary>
-    private static WorkerRequestException? NoClientCertificateHint(ClientTls? tls, WorkerRequestException error) =>
-        tls is { Certificate: null } && error.IsTransient
-            ? new WorkerRequestException(error.WorkerId, null, $"{error.Reason} before answering HELLO; if it requires client certificates (mutual TLS), present one (--tls-cert/--tls-key)", isTransient: true, error)
+    private static WorkerRequestException? NoClientCertificateHint(WorkerRecord worker, ClientTls? tls, Exception error)
+    {
+        string? reason = error switch
+        {
+            WorkerRequestException { IsTransient: true } failed => failed.Reason,
+            IOException or SocketException => error.Message,
+            _ => null,
+        };
+        return tls is { Certificate: null } && reason is not null
+            ? new WorkerRequestException(worker.Id, null, $"{reason} before answering HELLO; if it requires client certificates (mutual TLS), present one (--tls-cert/--tls-key)", isTransient: true, error)
             : null;
+    }
 
     private static WorkerRequestException TlsFailed(WorkerRecord worker, ClientTls tls, Exception error) => new(
         worker.Id,
