@@ -75,13 +75,14 @@ internal sealed partial class PageStreamConnection
         var stream = new SslStream(_connection, leaveInnerStreamOpen: false);
         _connection = stream;
         _socket.ReceiveTimeout = _socket.SendTimeout = (int)timeout.TotalMilliseconds;
+        var refusal = new System.Runtime.CompilerServices.StrongBox<string?>();
         try
         {
-            stream.AuthenticateAsClient(tls.ForHost(worker.Host));
+            stream.AuthenticateAsClient(tls.ForHost(worker.Host, refusal));
         }
         catch (Exception e) when (e is AuthenticationException or IOException)
         {
-            throw TlsFailed(worker, tls, e);
+            throw TlsFailed(worker, tls, refusal.Value, e);
         }
 
         _socket.ReceiveTimeout = _socket.SendTimeout = 0;

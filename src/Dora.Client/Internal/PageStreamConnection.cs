@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using Dora.Core.Protocol;
 using Dora.Core.Security;
@@ -77,13 +78,14 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
             {
                 var stream = new SslStream(connection._connection, leaveInnerStreamOpen: false);
                 connection._connection = stream;
+                var refusal = new StrongBox<string?>();
                 try
                 {
-                    await stream.AuthenticateAsClientAsync(tls.ForHost(host), timeout.Token).ConfigureAwait(false);
+                    await stream.AuthenticateAsClientAsync(tls.ForHost(host, refusal), timeout.Token).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is AuthenticationException or IOException)
                 {
-                    throw TlsFailed(worker, tls, e);
+                    throw TlsFailed(worker, tls, refusal.Value, e);
                 }
             }
 
@@ -161,10 +163,12 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
             : null;
     }
 
-    private static WorkerRequestException TlsFailed(WorkerRecord worker, ClientTls tls, Exception error) => new(
+    /// <summary>A failed handshake: <paramref name="refusal"/> says why the worker's certificate was refused, when it was.</summary>
+    private static WorkerRequestException TlsFailed(WorkerRecord worker, ClientTls tls, string? refusal, Exception error) => new(
         worker.Id,
         null,
-        $"TLS with worker '{worker.Id}' at {worker.StreamUri} failed, so no token was sent: {error.Message} (trusted: {tls.Trust.Description}; the certificate must name '{worker.Host}')",
+        $"TLS with worker '{worker.Id}' at {worker.StreamUri} failed, so no token was sent: "
+            + (refusal ?? $"{error.Message} (trusted: {tls.Trust.Description}; the certificate must name '{worker.Host}')"),
         isTransient: false,
         error);
 
@@ -384,7 +388,7 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
     /// an unsupported version), otherwise a transient connection failure.
     /// </summary>
     private WorkerRequestException ConnectionLost() => _failure is WorkerRequestException { IsTransient: false } refusal
-        ? new WorkerRequestException(WorkerId, refusal.Code, refusal.Message, isTransient: false, refusal)
+        ? new WorkerRequestException(WorkerId, refusal.Code, refusal.Reason, isTransient: false, refusal)
         : new WorkerRequestException(WorkerId, null, $"the page stream connection failed: {_failure?.Message ?? "closed"}", isTransient: true, _failure);
 
     /// <summary>Completes a request exactly once and frees its in-flight slot.</summary>

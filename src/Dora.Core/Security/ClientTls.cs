@@ -1,5 +1,6 @@
 using System.Net.Http;
 using System.Net.Security;
+using System.Runtime.CompilerServices;
 
 namespace Dora.Core.Security;
 
@@ -13,12 +14,21 @@ public sealed record ClientTls(TlsTrust Trust, CertificateFiles? Certificate = n
     /// <summary>Trusts the system store, presents nothing, and still talks to plaintext servers.</summary>
     public static ClientTls Default { get; } = new(TlsTrust.System);
 
-    /// <summary>Options of one handshake with <paramref name="host"/>.</summary>
-    public SslClientAuthenticationOptions ForHost(string host) => new()
+    /// <summary>Options of one handshake with <paramref name="host"/>; <paramref name="refusal"/>, when given, gets why a certificate was refused.</summary>
+    public SslClientAuthenticationOptions ForHost(string host, StrongBox<string?>? refusal = null) => new()
     {
         TargetHost = host,
         EnabledSslProtocols = ServerTls.Protocols,
-        RemoteCertificateValidationCallback = (_, certificate, _, errors) => Trust.AcceptsServer(certificate, errors),
+        RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+        {
+            string? problem = Trust.ServerProblem(certificate, errors, host);
+            if (refusal is not null)
+            {
+                refusal.Value = problem;
+            }
+
+            return problem is null;
+        },
         LocalCertificateSelectionCallback = Certificate is null ? null : (_, _, _, _, _) => Certificate.Certificate,
     };
 

@@ -52,10 +52,27 @@ public sealed class TlsTrust
     /// Checks a server's certificate: its chain ends at a trusted root and it names the host it was reached at
     /// (SslStream has checked the name; <paramref name="errors"/> carries the result).
     /// </summary>
-    public bool AcceptsServer(X509Certificate? certificate, SslPolicyErrors errors) =>
-        certificate is not null
-        && (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) == 0
-        && ChainIsTrusted(certificate, errors);
+    public bool AcceptsServer(X509Certificate? certificate, SslPolicyErrors errors) => ServerProblem(certificate, errors, host: null) is null;
+
+    /// <summary>Why a server's certificate is not accepted for <paramref name="host"/>, in words; null when it is.</summary>
+    public string? ServerProblem(X509Certificate? certificate, SslPolicyErrors errors, string? host)
+    {
+        if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
+        {
+            return "the server presented no certificate";
+        }
+
+        if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+        {
+            using var presented = new X509Certificate2(certificate);
+            string names = presented.Extensions.OfType<X509SubjectAlternativeNameExtension>().FirstOrDefault() is { } alternative
+                ? string.Join(", ", alternative.EnumerateDnsNames().Concat(alternative.EnumerateIPAddresses().Select(a => a.ToString())))
+                : presented.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+            return $"its certificate does not name '{host}' (it names {names})";
+        }
+
+        return ChainIsTrusted(certificate, errors) ? null : $"its certificate does not chain to {Description}";
+    }
 
     /// <summary>Checks a client's certificate (mutual TLS): present and chained to a trusted root.</summary>
     public bool AcceptsClient(X509Certificate? certificate, SslPolicyErrors errors) =>
