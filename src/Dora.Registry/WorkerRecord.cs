@@ -28,6 +28,9 @@ public sealed record WorkerRecord
     /// <summary>HTTP port (health, metrics, REST reads), 0 when not served.</summary>
     public int HttpPort { get; init; }
 
+    /// <summary>S3 gateway port, 0 when not served.</summary>
+    public int S3Port { get; init; }
+
     /// <summary>
     /// True when every face of the worker speaks TLS with one certificate for <see cref="Host"/>: HTTPS, the page
     /// stream as <c>dora+tls://</c>, Flight as <c>grpc+tls://</c>. Clients then check that certificate for the host
@@ -40,6 +43,9 @@ public sealed record WorkerRecord
 
     /// <summary>The page stream's URI (<c>dora://</c> or <c>dora+tls://</c>), null when not served.</summary>
     public string? StreamUri => StreamPort == 0 ? null : $"{(Tls ? "dora+tls" : "dora")}://{HostInUri}:{StreamPort}";
+
+    /// <summary>The S3 gateway's endpoint URL (<c>https://</c> with TLS), null when not served.</summary>
+    public string? S3Uri => S3Port == 0 ? null : $"{(Tls ? "https" : "http")}://{HostInUri}:{S3Port}";
 
     /// <summary>The Arrow Flight URI (<c>grpc+tcp://</c> or <c>grpc+tls://</c>), null when not served.</summary>
     public string? FlightUri => FlightPort == 0 ? null : $"{(Tls ? "grpc+tls" : "grpc+tcp")}://{HostInUri}:{FlightPort}";
@@ -114,6 +120,8 @@ public sealed record WorkerRecord
         writer.WriteString("httpUri", HttpUri);
         writer.WriteString("streamUri", StreamUri);
         writer.WriteString("flightUri", FlightUri);
+        writer.WriteNumber("s3Port", S3Port);
+        writer.WriteString("s3Uri", S3Uri);
         writer.WriteNumber("capacityBytes", CapacityBytes);
         writer.WriteString("startedAt", StartedAt);
         writer.WriteString("version", Version);
@@ -191,7 +199,7 @@ public sealed record WorkerRecord
             throw new FormatException($"Worker '{Id}' has no host.");
         }
 
-        foreach ((string name, int port) in new[] { ("flightPort", FlightPort), ("streamPort", StreamPort), ("httpPort", HttpPort) })
+        foreach ((string name, int port) in new[] { ("flightPort", FlightPort), ("streamPort", StreamPort), ("httpPort", HttpPort), ("s3Port", S3Port) })
         {
             if (port is < 0 or > 65535)
             {

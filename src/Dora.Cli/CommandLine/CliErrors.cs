@@ -16,6 +16,7 @@ internal static class CliErrors
         PortInUseException.Http => "--http-port",
         PortInUseException.Stream => "--stream-port",
         PortInUseException.Flight => "--flight-port",
+        PortInUseException.S3 => "--s3-port",
         _ => "--scheduler-port (dora local) or --port (dora scheduler)",
     };
 }

@@ -15,7 +15,7 @@ namespace Dora.Cli.CommandLine;
 
 /// <summary>The cache, consistency and port options every worker-running command takes.</summary>
 internal sealed record WorkerSettings(
-    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort, int FlightPort, Dora.Core.Security.TokenSet? Tokens, TlsOptions Tls, long FlightDecodeMemory, bool OpenMetrics)
+    string CacheDirectory, long CacheSize, long PageSize, EvictionPolicyKind Eviction, ConsistencyMode Consistency, TimeSpan Ttl, int HttpPort, int StreamPort, int FlightPort, Dora.Core.Security.TokenSet? Tokens, TlsOptions Tls, long FlightDecodeMemory, bool OpenMetrics, S3GatewaySettings S3)
 {
     /// <summary>Adds the cache, consistency and port options (<paramref name="firstWorker"/>: the ports are the first worker's).</summary>
     public static void AddOptions(Command command, bool firstWorker = false)
@@ -35,6 +35,7 @@ internal sealed record WorkerSettings(
             CliOptions.Value("--flight-decode-memory", "SIZE", $"memory all Flight calls may use at once to decode Parquet row groups (default a quarter of the memory this process may use, at least {ByteSize.Format(FlightOptions.MinDefaultDecodeMemoryBytes)})"));
         TokenOption.AddTo(command, "require one of these tokens from page stream, Flight and HTTP clients (default: none)");
         TlsOptions.AddServerOptions(command);
+        S3GatewaySettings.AddOptions(command, ports);
         CliOptions.AddTo(command, CliOptions.Flag(OpenMetricsOption, "serve /metrics without a token even when tokens are required"));
     }
 
@@ -46,6 +47,7 @@ internal sealed record WorkerSettings(
 
     public static WorkerSettings Read(ArgumentReader reader)
     {
+        Dora.Core.Security.TokenSet? tokens = TokenOption.Read(reader);
         var settings = new WorkerSettings(
             Path.GetFullPath(reader.String("--cache-dir") ?? Path.Combine(".dora", "cache")),
             reader.Bytes("--cache-size", 4L << 30),
@@ -56,10 +58,11 @@ internal sealed record WorkerSettings(
             reader.Int("--http-port", WorkerOptions.DefaultHttpPort, 0, 65535),
             reader.Int("--stream-port", ProtocolConstants.DefaultPort, 0, 65535),
             reader.Int("--flight-port", WorkerOptions.DefaultFlightPort, 0, 65535),
-            TokenOption.Read(reader),
+            tokens,
             TlsOptions.Read(reader, server: true),
             reader.Bytes("--flight-decode-memory", FlightOptions.DefaultDecodeMemoryBytes),
-            reader.Flag(OpenMetricsOption));
+            reader.Flag(OpenMetricsOption),
+            S3GatewaySettings.Read(reader, hasTokens: tokens is not null));
         if (settings.PageSize is < PageStoreOptions.MinPageSize or > PageStoreOptions.MaxPageSize)
         {
             throw new UsageException($"option '--page-size' must be between {ByteSize.Format(PageStoreOptions.MinPageSize)} and {ByteSize.Format(PageStoreOptions.MaxPageSize)} (was {ByteSize.Format(settings.PageSize)})");
@@ -78,8 +81,8 @@ internal sealed record WorkerSettings(
         return settings;
     }
 
-    /// <summary>A worker over <paramref name="mounts"/>.</summary>
-    public WorkerOptions ToWorkerOptions(MountTable mounts) => new()
+    /// <summary>A worker over <paramref name="mounts"/>; its S3 gateway, if any, on <paramref name="s3Port"/> (default: --s3-port).</summary>
+    public WorkerOptions ToWorkerOptions(MountTable mounts, int? s3Port = null) => new()
     {
         Mounts = mounts,
         Pages = new PageStoreOptions
@@ -95,8 +98,12 @@ internal sealed record WorkerSettings(
         OpenMetrics = OpenMetrics,
         Stream = new PageStreamOptions { Port = StreamPort, Tokens = Tokens },
         FlightPort = FlightPort,
-        ExtraEndpoints = [FlightServer.Factory(new FlightOptions { Tokens = Tokens, DecodeMemoryBytes = FlightDecodeMemory })],
+        ExtraEndpoints = S3.Enabled
+            ? [FlightServer, Dora.S3Gateway.S3GatewayServer.Factory(S3.ToOptions(s3Port ?? S3.Port), new Dora.Client.DoraClientOptions { AuthToken = Tokens?.Current, Tls = Tls.Client })]
+            : [FlightServer],
     };
+
+    private WorkerEndpointFactory FlightServer => Dora.Flight.FlightServer.Factory(new FlightOptions { Tokens = Tokens, DecodeMemoryBytes = FlightDecodeMemory });
 
     /// <summary>One line describing the cache, for start-up banners.</summary>
     public string Describe() =>

@@ -49,7 +49,7 @@ internal static class LocalCommand
         {
             started = await LocalCluster.StartAsync(
                 workerCount,
-                i => (settings with { CacheDirectory = Path.Combine(settings.CacheDirectory, $"worker-{i}") }).ToWorkerOptions(mounts.Open()),
+                i => (settings with { CacheDirectory = Path.Combine(settings.CacheDirectory, $"worker-{i}") }).ToWorkerOptions(mounts.Open(), s3Port: S3PortOf(settings, i)),
                 logging => ConsoleLogging.Configure(logging, LogLevel.Warning),
                 cancellationToken,
                 reservedPorts: schedulerPort == 0 ? null : [schedulerPort]).ConfigureAwait(false);
@@ -101,6 +101,10 @@ internal static class LocalCommand
         return 0;
     }
 
+    /// <summary>The first worker's S3 port is --s3-port (or the next free one after it); the others take any free port.</summary>
+    private static int S3PortOf(WorkerSettings settings, int worker) =>
+        worker == 0 && settings.S3.Port != 0 ? LocalCluster.FindFreePort(System.Net.IPAddress.Loopback, settings.S3.Port) : 0;
+
     private static void PrintBanner(LocalCluster cluster, MountSettings mounts, bool sample, WorkerSettings settings, string clusterFile, string schedulerUrl)
     {
         var example = sample ? "/trips/2024/part-0.parquet" : "/<file>";
@@ -113,10 +117,13 @@ internal static class LocalCommand
 
         Console.WriteLine($"  cache          {settings.Describe()}, per worker");
         Console.WriteLine($"  consistency    {settings.Consistency.ToString().ToLowerInvariant()}{(settings.Consistency == ConsistencyMode.Ttl ? $" ({settings.Ttl.TotalSeconds:0} s)" : string.Empty)}");
+        Console.WriteLine(settings.S3.Enabled
+            ? $"  s3 gateway     every worker (path style: http://HOST:PORT/BUCKET/KEY; buckets are the top-level directories; docs/s3.md)"
+            : "  s3 gateway     off: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or --s3-credentials FILE) to serve S3");
         foreach (var worker in cluster.Workers)
         {
             WorkerRecord record = worker.Registered!;
-            Console.WriteLine($"  worker {worker.Identity.Id}  http {record.HttpUri}  stream {record.StreamUri}  flight {record.FlightUri}");
+            Console.WriteLine($"  worker {worker.Identity.Id}  http {record.HttpUri}  stream {record.StreamUri}  flight {record.FlightUri}{(record.S3Uri is null ? string.Empty : $"  s3 {record.S3Uri}")}");
         }
 
         Console.WriteLine($"""

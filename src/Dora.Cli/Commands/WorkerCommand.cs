@@ -60,7 +60,7 @@ internal static class WorkerCommand
         Console.WriteLine($"""
             Dora worker {record.Id} is serving.
               registry       {registry.Description}
-              advertised     {record.Host}, HTTP port {record.HttpPort}
+              advertised     {record.Host}, HTTP port {record.HttpPort}{(record.S3Uri is null ? string.Empty : $", S3 {record.S3Uri}")}
               mounts         {string.Join("; ", mounts.Describe())}
               cache          {storage.Describe()}
             Stop with Ctrl+C or SIGTERM (it deregisters at once).

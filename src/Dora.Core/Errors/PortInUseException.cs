@@ -16,6 +16,9 @@ public sealed class PortInUseException(string face, string address, int port, Ex
     /// <summary>The scheduler's REST API.</summary>
     public const string Scheduler = "scheduler API";
 
+    /// <summary>The face name of a worker's S3 gateway.</summary>
+    public const string S3 = "S3 gateway";
+
     /// <summary>Which server it was: <see cref="Http"/>, <see cref="Stream"/>, <see cref="Flight"/> or <see cref="Scheduler"/>.</summary>
     public string Face { get; } = face;
 

@@ -22,6 +22,9 @@ public interface IWorkerEndpoint : IAsyncDisposable
 
     /// <summary>The kind of the Arrow Flight endpoint.</summary>
     public const string FlightKind = "flight";
+
+    /// <summary>The kind of the S3 gateway, advertised as the worker's <c>s3Port</c>.</summary>
+    public const string S3Kind = "s3";
 }
 
 /// <summary>What an extra endpoint gets from the worker that hosts it.</summary>
@@ -33,8 +36,9 @@ public interface IWorkerEndpoint : IAsyncDisposable
 /// <param name="Logger">Where to log.</param>
 /// <param name="FlightPort">The port a Flight endpoint listens on (<see cref="WorkerOptions.FlightPort"/>).</param>
 /// <param name="Tls">The worker's TLS (<see cref="WorkerOptions.Tls"/>), which every face serves alike; null: plaintext.</param>
+/// <param name="Registry">The cluster's registry, for endpoints that read through other workers; null without one.</param>
 public sealed record WorkerEndpointContext(
-    StorageEngine Engine, string WorkerId, IPAddress Address, string AdvertisedHost, Func<ClusterView?> Cluster, ILogger Logger, int FlightPort, Dora.Core.Security.ServerTls? Tls);
+    StorageEngine Engine, string WorkerId, IPAddress Address, string AdvertisedHost, Func<ClusterView?> Cluster, ILogger Logger, int FlightPort, Dora.Core.Security.ServerTls? Tls, IClusterRegistry? Registry = null);
 
 /// <summary>Starts an extra endpoint once the worker's engine is open.</summary>
 public delegate Task<IWorkerEndpoint> WorkerEndpointFactory(WorkerEndpointContext context, CancellationToken cancellationToken);

@@ -56,6 +56,9 @@ public sealed class WorkerHost : IAsyncDisposable
     /// <summary>The Arrow Flight port, or 0 when no Flight endpoint is served.</summary>
     public int FlightPort => _endpoints.Find(e => e.Kind == IWorkerEndpoint.FlightKind)?.Port ?? 0;
 
+    /// <summary>The S3 gateway's port, or 0 when no gateway is served.</summary>
+    public int S3Port => _endpoints.Find(e => e.Kind == IWorkerEndpoint.S3Kind)?.Port ?? 0;
+
     /// <summary>The Arrow Flight URI clients use (<c>grpc+tcp://</c> or <c>grpc+tls://</c>), or null when no Flight endpoint is served.</summary>
     public string? FlightUri => _endpoints.Find(e => e.Kind == IWorkerEndpoint.FlightKind)?.Uri;
 
@@ -131,7 +134,7 @@ public sealed class WorkerHost : IAsyncDisposable
                 host._stream = PageStreamServer.Start(options.HttpAddress, engine, options.Stream with { Tls = options.Tls }, identity.Id, logger);
             }
 
-            var context = new WorkerEndpointContext(engine, identity.Id, options.HttpAddress, options.EffectiveAdvertisedHost, () => host._cluster, logger, options.FlightPort, options.Tls);
+            var context = new WorkerEndpointContext(engine, identity.Id, options.HttpAddress, options.EffectiveAdvertisedHost, () => host._cluster, logger, options.FlightPort, options.Tls, options.Registry);
             foreach (var factory in options.ExtraEndpoints)
             {
                 host._endpoints.Add(await factory(context, cancellationToken).ConfigureAwait(false));
@@ -179,6 +182,7 @@ public sealed class WorkerHost : IAsyncDisposable
             HttpPort = HttpAddress.Port,
             StreamPort = StreamPort,
             FlightPort = FlightPort,
+            S3Port = S3Port,
             Tls = options.Tls is not null,
             CapacityBytes = capacity,
             StartedAt = DateTimeOffset.UtcNow,
