@@ -38,8 +38,8 @@ public sealed class S3UnderStorage : IUnderStorage
             Timeout = options.RequestTimeout,
             AuthenticationRegion = location.Region,
 
-            // Dora only reads; checksums the SDK would add or check on whole-object requests are left to the server's
-            // own rules, which every S3-compatible store understands.
+            // Checksums the SDK would add or check on whole-object requests are left to the server's own rules, which
+            // every S3-compatible store understands.
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
         };
@@ -214,6 +214,45 @@ public sealed class S3UnderStorage : IUnderStorage
 
         string? next = more && children.Count > 0 ? children[^1].Token : null;
         return new UfsListingPage([.. children.Select(c => c.Status)], next);
+    }
+
+    public ValueTask<IUfsWriter> CreateAsync(string relativePath, CancellationToken cancellationToken)
+    {
+        if (relativePath.Length == 0)
+        {
+            throw new InvalidPathException("/", "the root is a directory");
+        }
+
+        Task Call(Func<CancellationToken, Task> request, CancellationToken token) =>
+            CallAsync(relativePath, async t => { await request(t).ConfigureAwait(false); return true; }, token);
+        return ValueTask.FromResult<IUfsWriter>(new S3UfsWriter(_client, _location.Bucket, KeyOf(relativePath), Call, token => StatAsync(relativePath, token)));
+    }
+
+    public async ValueTask<bool> DeleteAsync(string relativePath, CancellationToken cancellationToken)
+    {
+        if (relativePath.Length == 0)
+        {
+            throw new InvalidPathException("/", "the root of a mount is not deleted");
+        }
+
+        UfsFileStatus status;
+        try
+        {
+            status = await StatAsync(relativePath, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DoraFileNotFoundException)
+        {
+            return false;
+        }
+
+        if (status.IsDirectory)
+        {
+            // A prefix exists only while keys lie below it: it is never empty, and there is nothing else to remove.
+            throw new InvalidPathException(DoraPathOf(relativePath), "the directory is not empty");
+        }
+
+        await CallAsync(relativePath, token => _client.DeleteObjectAsync(_location.Bucket, KeyOf(relativePath), token), cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     private async Task EnsureBucketAsync(CancellationToken cancellationToken) =>

@@ -93,6 +93,10 @@ public sealed class CountingUnderStorage(IUnderStorage inner) : IUnderStorage
         return inner.ListAsync(relativePath, after, limit, cancellationToken);
     }
 
+    public ValueTask<IUfsWriter> CreateAsync(string relativePath, CancellationToken cancellationToken) => inner.CreateAsync(relativePath, cancellationToken);
+
+    public ValueTask<bool> DeleteAsync(string relativePath, CancellationToken cancellationToken) => inner.DeleteAsync(relativePath, cancellationToken);
+
     public void Dispose()
     {
         inner.Dispose();

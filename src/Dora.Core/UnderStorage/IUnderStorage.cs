@@ -27,4 +27,19 @@ public interface IUnderStorage : IDisposable
     /// Memory is bounded by <paramref name="limit"/>, not by the size of the directory.
     /// </summary>
     ValueTask<UfsListingPage> ListAsync(string relativePath, string? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Starts a new version of a file: what is written to the returned writer stays invisible until
+    /// <see cref="IUfsWriter.CommitAsync"/> makes it the file's whole content at once (readers see the old version or the
+    /// new one, never a mix); disposing the writer without committing discards it. Missing parent directories are made.
+    /// </summary>
+    /// <exception cref="Errors.InvalidPathException">The path is a directory, or a parent is a file.</exception>
+    /// <exception cref="Errors.UnderStorageException">The store failed; see its IsTransient.</exception>
+    ValueTask<IUfsWriter> CreateAsync(string relativePath, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Removes a file, or a directory that is empty; false when nothing is there. A directory with entries is left as it
+    /// is and reported with <see cref="Errors.InvalidPathException"/>.
+    /// </summary>
+    ValueTask<bool> DeleteAsync(string relativePath, CancellationToken cancellationToken);
 }

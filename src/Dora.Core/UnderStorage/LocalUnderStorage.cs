@@ -119,6 +119,103 @@ public sealed class LocalUnderStorage : IUnderStorage
         }
     }
 
+    public ValueTask<IUfsWriter> CreateAsync(string relativePath, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (relativePath.Length == 0)
+        {
+            throw new InvalidPathException("/", "the root is a directory");
+        }
+
+        int slash = relativePath.LastIndexOf('/');
+        string parent = slash < 0 ? string.Empty : relativePath[..slash];
+        try
+        {
+            string directory = EnsureDirectory(parent);
+            string target = Path.Combine(directory, NameOf(relativePath));
+            if (Directory.Exists(target))
+            {
+                throw new InvalidPathException("/" + relativePath, "it is a directory");
+            }
+
+            return ValueTask.FromResult<IUfsWriter>(LocalUfsWriter.Open(directory, target, () => StatAsync(relativePath, CancellationToken.None)));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Classify(relativePath, e);
+        }
+    }
+
+    public ValueTask<bool> DeleteAsync(string relativePath, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (relativePath.Length == 0)
+        {
+            throw new InvalidPathException("/", "the root of a mount is not deleted");
+        }
+
+        try
+        {
+            string full = Resolve(relativePath);
+            if (Directory.Exists(full))
+            {
+                if (Directory.EnumerateFileSystemEntries(full).Any())
+                {
+                    throw new InvalidPathException("/" + relativePath, "the directory is not empty");
+                }
+
+                Directory.Delete(full);
+                return ValueTask.FromResult(true);
+            }
+
+            if (!File.Exists(full))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            File.Delete(full);
+            return ValueTask.FromResult(true);
+        }
+        catch (FileNotFoundException)
+        {
+            return ValueTask.FromResult(false);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return ValueTask.FromResult(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Classify(relativePath, e);
+        }
+    }
+
+    /// <summary>The real path of directory <paramref name="relativePath"/>, made (with its parents) when missing, inside the root.</summary>
+    private string EnsureDirectory(string relativePath)
+    {
+        string current = _root;
+        string walked = string.Empty;
+        foreach (string segment in relativePath.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            walked = walked.Length == 0 ? segment : walked + "/" + segment;
+            string next = Path.Combine(current, segment);
+            if (File.Exists(next) && !Directory.Exists(next))
+            {
+                throw new InvalidPathException("/" + walked, "it is a file, so nothing can be created below it");
+            }
+
+            if (!Directory.Exists(next))
+            {
+                Directory.CreateDirectory(next);
+            }
+
+            // A symbolic link on the way must still lead inside the mount.
+            current = Resolve(walked);
+        }
+
+        return current;
+    }
+
     public void Dispose()
     {
         // Nothing held open: every read opens and closes its own handle.
@@ -134,6 +231,12 @@ public sealed class LocalUnderStorage : IUnderStorage
         {
             cancellationToken.ThrowIfCancellationRequested();
             var name = entry.Name;
+            if (name.StartsWith(LocalUfsWriter.TemporaryPrefix, StringComparison.Ordinal))
+            {
+                // A file still being written: not part of the store until it is renamed into place.
+                continue;
+            }
+
             if (after is not null && string.CompareOrdinal(name, after) <= 0)
             {
                 continue;
