@@ -91,6 +91,35 @@ internal sealed class ObjectSource(WorkerEndpointContext worker, DoraClient? cli
         return (reply.Entries, reply.Next);
     }
 
+    /// <summary>The store and path a write of <paramref name="path"/> goes to: this worker's mount of it (every worker has the same mounts).</summary>
+    public (IUnderStorage Storage, string RelativePath) StoreOf(DoraPath path)
+    {
+        Dora.Core.Mounts.ResolvedPath resolved = Engine.Mounts.Resolve(path);
+        return (resolved.Mount.Storage, resolved.RelativePath);
+    }
+
+    /// <summary>
+    /// After a write or delete of <paramref name="path"/>: every worker forgets what it knew of the path and of the
+    /// listings that show it, up to <paramref name="upTo"/> (directories a write created appear in their parents'
+    /// listings), so the next read anywhere sees the new version whole, and no page of the old one is served.
+    /// </summary>
+    public async Task InvalidateAsync(DoraPath path, DoraPath upTo, CancellationToken cancellationToken)
+    {
+        for (DoraPath current = path; ; current = current.Parent)
+        {
+            await Engine.InvalidateAsync(current, recursive: false, cancellationToken).ConfigureAwait(false);
+            if (client is not null && worker.Cluster() is { Ring.IsEmpty: false })
+            {
+                await client.InvalidateAsync(current.Value, recursive: false, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (current == upTo || current.IsRoot)
+            {
+                return;
+            }
+        }
+    }
+
     private sealed class EngineReader(StorageEngine engine, OpenedFile file) : IObjectReader
     {
         public ValueTask<int> ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken) =>

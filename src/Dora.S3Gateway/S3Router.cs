@@ -78,6 +78,10 @@ internal sealed partial class S3Router(S3GatewayOptions options, S3Authenticatio
         "ListObjects" => BucketReads.ListObjectsAsync(http, resource, objects, v2: false),
         "GetObject" => ObjectReads.HeadOrGetAsync(http, resource, objects, metrics, head: false),
         "HeadObject" => ObjectReads.HeadOrGetAsync(http, resource, objects, metrics, head: true),
+        "PutObject" => ObjectWrites.PutAsync(http, resource, objects, metrics),
+        "CopyObject" => ObjectWrites.CopyAsync(http, resource, objects, metrics),
+        "DeleteObject" => ObjectWrites.DeleteAsync(http, resource, objects),
+        "DeleteObjects" => DeleteObjects.RunAsync(http, resource, objects),
         _ => throw NotServed(http.Request, resource, operation),
     };
 
@@ -152,6 +156,8 @@ internal sealed partial class S3Router(S3GatewayOptions options, S3Authenticatio
     {
         DoraFileNotFoundException => S3Exception.NoSuchKey(resource.Name),
         InvalidPathException invalid => S3Exception.InvalidArgument(invalid.Message, resource.Name),
+        Microsoft.AspNetCore.Http.BadHttpRequestException { StatusCode: 413 } => new S3Exception(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.", resource.Name),
+        Microsoft.AspNetCore.Http.BadHttpRequestException bad => new S3Exception(400, "IncompleteBody", $"The request body could not be read: {bad.Message}", resource.Name),
         VersionMismatchException => new S3Exception(409, "OperationAborted", "The object changed while it was being read; retry the request.", resource.Name),
         DoraException { IsTransient: true } transient => S3Exception.ServiceUnavailable($"Please reduce your request rate or retry: {transient.Message}", resource.Name),
         _ => S3Exception.InternalError(resource.Name),
