@@ -23,6 +23,12 @@ public sealed record S3GatewayOptions
     /// <summary>When set, <c>bucket.DOMAIN</c> hosts address buckets virtual-host style; path style always works.</summary>
     public string? Domain { get; init; }
 
+    /// <summary>
+    /// Where multipart uploads are staged until completed (parts are written there as they arrive); null (the default):
+    /// <c>TEMP/dora-s3-uploads/WORKER-ID</c>. The CLI uses <c>CACHE-DIR/s3-uploads</c>.
+    /// </summary>
+    public string? StagingDirectory { get; init; }
+
     /// <summary>Clock for signature times and presigned expiry (tests replace it).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 

@@ -61,11 +61,15 @@ public sealed class S3GatewayServer : IWorkerEndpoint
         });
         builder.Services.AddPromptShutdown();
         var app = builder.Build();
+        var objects = new ObjectSource(worker, client);
+        var metrics = new GatewayMetrics(worker.Engine.Metrics.Meter);
+        var staging = new Operations.UploadStaging(options.StagingDirectory ?? Path.Combine(Path.GetTempPath(), "dora-s3-uploads", worker.WorkerId), options.Time);
         var router = new S3Router(
             options,
             new S3Authentication(options.Keys, options.AllowAnonymous, options.Time),
-            new ObjectSource(worker, client),
-            new GatewayMetrics(worker.Engine.Metrics.Meter),
+            objects,
+            metrics,
+            new Operations.MultipartUploads(staging, objects, metrics, options.Time),
             worker.Logger);
         app.UseRequestRateLimit();
         app.Run(router.HandleAsync);

@@ -13,7 +13,7 @@ namespace Dora.S3Gateway;
 /// Every S3 request: authenticate (SigV4 header or presigned URL), find the bucket and key, pick the operation by
 /// method and subresource, and turn every failure into S3's XML error document with S3's code and status.
 /// </summary>
-internal sealed partial class S3Router(S3GatewayOptions options, S3Authentication authentication, ObjectSource objects, GatewayMetrics metrics, ILogger logger)
+internal sealed partial class S3Router(S3GatewayOptions options, S3Authentication authentication, ObjectSource objects, GatewayMetrics metrics, MultipartUploads multipart, ILogger logger)
 {
     /// <summary>Subresources of a bucket or object that the gateway does not serve: NotImplemented, naming them.</summary>
     private static readonly string[] Unsupported =
@@ -82,6 +82,13 @@ internal sealed partial class S3Router(S3GatewayOptions options, S3Authenticatio
         "CopyObject" => ObjectWrites.CopyAsync(http, resource, objects, metrics),
         "DeleteObject" => ObjectWrites.DeleteAsync(http, resource, objects),
         "DeleteObjects" => DeleteObjects.RunAsync(http, resource, objects),
+        "CreateMultipartUpload" => multipart.CreateAsync(http, resource),
+        "UploadPart" => multipart.UploadPartAsync(http, resource, copy: false),
+        "UploadPartCopy" => multipart.UploadPartAsync(http, resource, copy: true),
+        "CompleteMultipartUpload" => multipart.CompleteAsync(http, resource),
+        "AbortMultipartUpload" => multipart.AbortAsync(http, resource),
+        "ListParts" => multipart.ListPartsAsync(http, resource),
+        "ListMultipartUploads" => multipart.ListUploadsAsync(http, resource),
         _ => throw NotServed(http.Request, resource, operation),
     };
 

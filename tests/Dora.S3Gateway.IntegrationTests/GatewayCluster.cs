@@ -36,6 +36,9 @@ internal sealed class GatewayCluster : IAsyncDisposable
 
     public string UfsPath => _directory.Combine("ufs");
 
+    /// <summary>Where worker <paramref name="index"/> stages multipart uploads.</summary>
+    public string StagingPath(int index) => _directory.Combine($"staging-{index}");
+
     public static async Task<GatewayCluster> StartAsync(int workers, Action<string> populate, TimeProvider? time = null, bool anonymous = false)
     {
         var directory = new TemporaryDirectory();
@@ -54,7 +57,7 @@ internal sealed class GatewayCluster : IAsyncDisposable
                 HttpPort = 0,
                 Stream = new() { Port = 0 },
                 FlightPort = 0,
-                ExtraEndpoints = [S3GatewayServer.Factory(options, new DoraClientOptions())],
+                ExtraEndpoints = [S3GatewayServer.Factory(options with { StagingDirectory = directory.Combine($"staging-{i}") }, new DoraClientOptions())],
             };
         }, configureLogging: null, CancellationToken.None).Within();
 

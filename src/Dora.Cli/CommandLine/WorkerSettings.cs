@@ -99,7 +99,7 @@ internal sealed record WorkerSettings(
         Stream = new PageStreamOptions { Port = StreamPort, Tokens = Tokens },
         FlightPort = FlightPort,
         ExtraEndpoints = S3.Enabled
-            ? [FlightServer, Dora.S3Gateway.S3GatewayServer.Factory(S3.ToOptions(s3Port ?? S3.Port), new Dora.Client.DoraClientOptions { AuthToken = Tokens?.Current, Tls = Tls.Client })]
+            ? [FlightServer, Dora.S3Gateway.S3GatewayServer.Factory(S3.ToOptions(s3Port ?? S3.Port) with { StagingDirectory = Path.Combine(CacheDirectory, "s3-uploads") }, new Dora.Client.DoraClientOptions { AuthToken = Tokens?.Current, Tls = Tls.Client })]
             : [FlightServer],
     };
 

@@ -69,25 +69,28 @@ internal static class DeleteObjects
         try
         {
             using XmlReader xml = XmlReader.Create(body, settings);
-            while (await xml.ReadAsync().ConfigureAwait(false))
+            await xml.ReadAsync().ConfigureAwait(false);
+            while (!xml.EOF)
             {
-                if (xml.NodeType != XmlNodeType.Element)
+                // Reading an element's content moves past it: only other nodes need the next read.
+                if (xml.NodeType == XmlNodeType.Element && xml.LocalName == "Quiet")
                 {
+                    quiet = (await xml.ReadElementContentAsStringAsync().ConfigureAwait(false)).Trim() == "true";
                     continue;
                 }
 
-                if (xml.LocalName == "Quiet")
-                {
-                    quiet = (await xml.ReadElementContentAsStringAsync().ConfigureAwait(false)).Trim() == "true";
-                }
-                else if (xml.LocalName == "Key")
+                if (xml.NodeType == XmlNodeType.Element && xml.LocalName == "Key")
                 {
                     keys.Add(await xml.ReadElementContentAsStringAsync().ConfigureAwait(false));
                     if (keys.Count > MaxKeys)
                     {
                         throw new S3Exception(400, "MalformedXML", $"A DeleteObjects request may name at most {MaxKeys} keys.", resource.Name);
                     }
+
+                    continue;
                 }
+
+                await xml.ReadAsync().ConfigureAwait(false);
             }
         }
         catch (XmlException e)

@@ -66,7 +66,7 @@ internal static class ObjectWrites
         string md5;
         await using (IUfsWriter writer = await storage.CreateAsync(relative, http.RequestAborted).ConfigureAwait(false))
         {
-            md5 = await CopyRangeAsync(objects, from, status, 0, status.Length, writer, http.RequestAborted).ConfigureAwait(false);
+            md5 = await CopyRangeAsync(objects, from, status, 0, status.Length, writer.WriteAsync, http.RequestAborted).ConfigureAwait(false);
             await writer.CommitAsync(http.RequestAborted).ConfigureAwait(false);
         }
 
@@ -80,8 +80,8 @@ internal static class ObjectWrites
         }).ConfigureAwait(false);
     }
 
-    /// <summary>Copies <c>[start, start + length)</c> of one version of <paramref name="from"/> into <paramref name="writer"/>; returns the MD5 of the bytes.</summary>
-    public static async Task<string> CopyRangeAsync(ObjectSource objects, DoraPath from, ObjectStatus status, long start, long length, IUfsWriter writer, CancellationToken cancellationToken)
+    /// <summary>Copies <c>[start, start + length)</c> of one version of <paramref name="from"/> to <paramref name="sink"/>; returns the MD5 of the bytes.</summary>
+    public static async Task<string> CopyRangeAsync(ObjectSource objects, DoraPath from, ObjectStatus status, long start, long length, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken cancellationToken)
     {
         IObjectReader reader = await objects.OpenAsync(from, status, cancellationToken).ConfigureAwait(false);
         using var md5 = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.MD5);
@@ -97,7 +97,7 @@ internal static class ObjectWrites
                 }
 
                 md5.AppendData(buffer, 0, read);
-                await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                await sink(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 position += read;
             }
         }
