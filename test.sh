@@ -9,33 +9,39 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
-# Installs Debian packages when a command they provide is missing: install_deb COMMAND PACKAGE WHY.
+# Installs a Debian package unless the check that follows its name and purpose succeeds:
+#   install_deb PACKAGE WHY CHECK-COMMAND...
 install_deb() {
-  if command -v "$1" >/dev/null 2>&1; then return 0; fi
-  echo "test.sh: installing $2 (apt-get) for $3" >&2
+  local package="$1" why="$2"
+  shift 2
+  if "$@" >/dev/null 2>&1; then return 0; fi
+  echo "test.sh: installing $package (apt-get) for $why" >&2
   local sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  if ! { $sudo apt-get install -y -qq "$2" >/dev/null 2>&1 || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq "$2" >/dev/null 2>&1; }; }; then
-    echo "test.sh: could not install $2; install it (apt-get install $2) and run again" >&2
+  if ! { $sudo apt-get install -y -qq "$package" >/dev/null 2>&1 || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq "$package" >/dev/null 2>&1; }; }; then
+    echo "test.sh: could not install $package; install it (apt-get install $package) and run again" >&2
     exit 1
   fi
-  if [ "$2" = etcd-server ]; then
+  if [ "$package" = etcd-server ]; then
     # The package also enables a system etcd service; the tests start their own on free loopback ports.
     $sudo systemctl disable --now etcd >/dev/null 2>&1 || true
   fi
 }
 
 # The registry tests run a real etcd server (etcd-server); the secured-etcd tests set up users and roles with etcdctl
-# (etcd-client), through deploy/etcd/dora-rbac.sh as operators do.
-install_deb etcd etcd-server "the registry tests"
-install_deb etcdctl etcd-client "the etcd RBAC tests"
+# (etcd-client), through deploy/etcd/dora-rbac.sh as operators do. The S3 gateway's compatibility tests run independent
+# clients from Debian: the AWS CLI and boto3 on Debian's python3.
+install_deb etcd-server "the registry tests" command -v etcd
+install_deb etcd-client "the etcd RBAC tests" command -v etcdctl
+install_deb awscli "the S3 compatibility tests" test -x /usr/bin/aws
+install_deb python3-boto3 "the S3 compatibility tests" /usr/bin/python3 -c "import boto3"
 
 # npm packages the tests run, installed into tests/.tools (node and npm are required): s3rver, a real S3-compatible
 # server for the S3 tests; DuckDB and apache-arrow (JS), independent writers and readers of Parquet and Arrow files for
-# the Flight tests.
-npm_packages="s3rver@3.7.1 @duckdb/node-api@1.5.6-r.1 apache-arrow@21.2.0"
+# the Flight tests; the AWS SDK for JavaScript v3, an independent client of the S3 gateway.
+npm_packages="s3rver@3.7.1 @duckdb/node-api@1.5.6-r.1 apache-arrow@21.2.0 @aws-sdk/client-s3@3.1175.0 @aws-sdk/lib-storage@3.1175.0"
 if [ ! -f tests/.tools/node_modules/s3rver/bin/s3rver.js ] || [ ! -d tests/.tools/node_modules/@duckdb/node-api ] \
-  || [ ! -d tests/.tools/node_modules/apache-arrow ]; then
+  || [ ! -d tests/.tools/node_modules/apache-arrow ] || [ ! -d tests/.tools/node_modules/@aws-sdk/lib-storage ]; then
   if ! command -v npm >/dev/null 2>&1; then
     echo "test.sh: node and npm are required for the S3 and Flight tests (apt-get install nodejs npm)" >&2
     exit 1
