@@ -8,6 +8,7 @@
 #   benchmarks/run.sh flight [--file-mib 1024] [--rounds 5]                                     (P2b)
 #   benchmarks/run.sh checksums [--file-mib 1024] [--seconds 3] [--rounds 3]                    (P16)
 #   benchmarks/run.sh tls [--file-mib 1024] [--seconds 3] [--rounds 3]          (page stream, plaintext vs TLS)
+#   benchmarks/run.sh s3gateway [--file-mib 1024] [--seconds 5] [--object-mib 256]   (S3 gateway vs nginx and s3rver; installs nginx-light, s3rver)
 #   benchmarks/run.sh projection [--row-groups 8] [--rows 250000]                               (P9)
 #   benchmarks/run.sh load [--files 64] [--file-mib 32] [--small-files 100000]                (P8; installs fio)
 #     DORA_BENCH_CACHE=DIR puts the workers' caches on another device; DORA_BENCH_WORKERS=N (default 2)
@@ -22,7 +23,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if ! [ -x /usr/bin/time ]; then
   apt-get update -qq && apt-get install -y -qq time >/dev/null
 fi
-if [ "${1:-all}" = "stream" ]; then
+if [ "${1:-all}" = "stream" ] || [ "${1:-all}" = "s3gateway" ]; then
   missing=()
   command -v iperf3 >/dev/null 2>&1 || missing+=(iperf3)
   command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
@@ -37,7 +38,7 @@ if [ "${1:-all}" = "load" ] && ! command -v fio >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq fio >/dev/null
 fi
-if [ "${1:-all}" = "s3" ] && [ ! -f tests/.tools/node_modules/s3rver/bin/s3rver.js ]; then
+if { [ "${1:-all}" = "s3" ] || [ "${1:-all}" = "s3gateway" ]; } && [ ! -f tests/.tools/node_modules/s3rver/bin/s3rver.js ]; then
   npm install --prefix tests/.tools --no-audit --no-fund --silent s3rver@3.7.1 >/dev/null
 fi
 dotnet build benchmarks/Dora.Benchmarks -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary"

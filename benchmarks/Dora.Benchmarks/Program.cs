@@ -17,6 +17,7 @@ using Dora.TestSupport;
 //   projection P9 two of twenty Parquet columns through Flight chunk tickets vs the whole file
 //   checksums P16 hot page-stream reads with and without checks of the cached bytes
 //   tls       hot page-stream reads in plaintext (sendfile) and over TLS, alternating rounds
+//   s3gateway the S3 gateway vs nginx (hot ranged GETs, 64 KiB latency) and vs s3rver directly (cold read)
 //   decode-client  the client of benchmarks/flight-decode.sh: every batches endpoint of a Parquet file, rows/s and MB/s
 var mode = args.Length > 0 ? args[0] : "all";
 var work = Path.GetFullPath(Environment.GetEnvironmentVariable("DORA_BENCH_DIR") ?? Path.Combine("benchmarks", ".work"));
@@ -58,6 +59,15 @@ if (mode is "checksums")
         long.Parse(Option("--file-mib", "1024"), CultureInfo.InvariantCulture) << 20,
         TimeSpan.FromSeconds(int.Parse(Option("--seconds", "3"), CultureInfo.InvariantCulture)),
         int.Parse(Option("--rounds", "3"), CultureInfo.InvariantCulture));
+}
+
+if (mode is "s3gateway")
+{
+    await S3GatewayBench.RunAsync(
+        work,
+        long.Parse(Option("--file-mib", "1024"), CultureInfo.InvariantCulture) << 20,
+        TimeSpan.FromSeconds(int.Parse(Option("--seconds", "5"), CultureInfo.InvariantCulture)),
+        long.Parse(Option("--object-mib", "256"), CultureInfo.InvariantCulture) << 20);
 }
 
 if (mode is "tls")

@@ -154,14 +154,18 @@ internal static class StreamBench
     private static Task<double> FlightSequentialAsync(int port, long fileLength) =>
         FlightBench.ReadAllAsync(port, "{\"kind\":\"range\",\"path\":\"" + FilePath + "\"}", fileLength);
 
-    private static async Task<int> NginxRangeAsync(HttpClient http, long offset, Memory<byte> destination)
+    private static Task<int> NginxRangeAsync(HttpClient http, long offset, Memory<byte> destination) =>
+        RangeGetAsync(http, "big.bin", offset, destination);
+
+    /// <summary>One HTTP Range GET of <paramref name="destination"/>.Length bytes at <paramref name="offset"/>, read into it; 206 expected.</summary>
+    internal static async Task<int> RangeGetAsync(HttpClient http, string url, long offset, Memory<byte> destination)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "big.bin");
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(offset, offset + destination.Length - 1);
         using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         if (response.StatusCode != HttpStatusCode.PartialContent)
         {
-            throw new InvalidOperationException($"nginx answered {(int)response.StatusCode}");
+            throw new InvalidOperationException($"{url} answered {(int)response.StatusCode}");
         }
 
         await using Stream body = await response.Content.ReadAsStreamAsync();
@@ -234,7 +238,7 @@ internal static class StreamBench
         return document.RootElement.GetProperty("end").GetProperty("sum_received").GetProperty("bits_per_second").GetDouble() / 1e9;
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -246,7 +250,7 @@ internal static class StreamBench
     private static string F2(double value) => value.ToString("0.00", CultureInfo.InvariantCulture);
 
     /// <summary>nginx with sendfile, serving a folder on a free loopback port, stopped on dispose.</summary>
-    private sealed class Nginx : IDisposable
+    internal sealed class Nginx : IDisposable
     {
         private readonly Process _process;
 

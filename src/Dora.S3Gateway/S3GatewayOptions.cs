@@ -29,6 +29,13 @@ public sealed record S3GatewayOptions
     /// </summary>
     public string? StagingDirectory { get; init; }
 
+    /// <summary>
+    /// Redirect mode: a GET of an object of at least this many bytes that another worker owns is answered with 307 and a
+    /// URL presigned for the owner's gateway, so the bytes flow from the owner straight to the client; null (the
+    /// default) reads through the owner instead. Only for clients that follow redirects (docs/s3.md).
+    /// </summary>
+    public long? RedirectMinBytes { get; init; }
+
     /// <summary>Clock for signature times and presigned expiry (tests replace it).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 

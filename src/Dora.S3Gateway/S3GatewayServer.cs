@@ -70,6 +70,7 @@ public sealed class S3GatewayServer : IWorkerEndpoint
             objects,
             metrics,
             new Operations.MultipartUploads(staging, objects, metrics, options.Time),
+            new Operations.Redirects(options, objects),
             worker.Logger);
         app.UseRequestRateLimit();
         app.Run(router.HandleAsync);

@@ -13,7 +13,7 @@ namespace Dora.S3Gateway;
 /// Every S3 request: authenticate (SigV4 header or presigned URL), find the bucket and key, pick the operation by
 /// method and subresource, and turn every failure into S3's XML error document with S3's code and status.
 /// </summary>
-internal sealed partial class S3Router(S3GatewayOptions options, S3Authentication authentication, ObjectSource objects, GatewayMetrics metrics, MultipartUploads multipart, ILogger logger)
+internal sealed partial class S3Router(S3GatewayOptions options, S3Authentication authentication, ObjectSource objects, GatewayMetrics metrics, MultipartUploads multipart, Redirects redirects, ILogger logger)
 {
     /// <summary>Subresources of a bucket or object that the gateway does not serve: NotImplemented, naming them.</summary>
     private static readonly string[] Unsupported =
@@ -76,7 +76,7 @@ internal sealed partial class S3Router(S3GatewayOptions options, S3Authenticatio
         "GetBucketLocation" => LocationAsync(http, resource),
         "ListObjectsV2" => BucketReads.ListObjectsAsync(http, resource, objects, v2: true),
         "ListObjects" => BucketReads.ListObjectsAsync(http, resource, objects, v2: false),
-        "GetObject" => ObjectReads.HeadOrGetAsync(http, resource, objects, metrics, head: false),
+        "GetObject" => ObjectReads.HeadOrGetAsync(http, resource, objects, metrics, head: false, redirects),
         "HeadObject" => ObjectReads.HeadOrGetAsync(http, resource, objects, metrics, head: true),
         "PutObject" => ObjectWrites.PutAsync(http, resource, objects, metrics),
         "CopyObject" => ObjectWrites.CopyAsync(http, resource, objects, metrics),

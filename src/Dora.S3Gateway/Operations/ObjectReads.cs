@@ -16,11 +16,18 @@ internal static class ObjectReads
     /// <summary>Bytes read and written per step: 256 KiB, so a GET holds at most this much memory while it streams.</summary>
     public const int ChunkBytes = 256 << 10;
 
-    public static async Task HeadOrGetAsync(HttpContext http, S3Resource resource, ObjectSource objects, GatewayMetrics metrics, bool head)
+    public static async Task HeadOrGetAsync(HttpContext http, S3Resource resource, ObjectSource objects, GatewayMetrics metrics, bool head, Redirects? redirects = null)
     {
         DoraPath path = resource.ObjectPath;
         ObjectStatus status = await StatObjectAsync(objects, path, resource, http.RequestAborted).ConfigureAwait(false);
         HttpResponse response = http.Response;
+        if (!head && redirects?.To(http, resource, path, status) is { } location)
+        {
+            response.StatusCode = StatusCodes.Status307TemporaryRedirect;
+            response.Headers.Location = location;
+            return;
+        }
+
         if (Conditions.Check(http.Request, status, resource) is { } notModified)
         {
             response.StatusCode = notModified;
