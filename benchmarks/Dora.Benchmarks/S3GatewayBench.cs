@@ -68,6 +68,7 @@ internal static class S3GatewayBench
         }
 
         await ColdAsync(root, http, objectBytes);
+        await RedirectCostAsync(root, ufs, duration);
         Console.WriteLine();
         Console.WriteLine($"peak RSS: nginx {nginx.PeakRssMiB():0} MiB; the benchmark process (worker, gateway, clients) is reported by time -v below");
     }
@@ -97,6 +98,65 @@ internal static class S3GatewayBench
         Console.WriteLine(Measure.Row("s3rver directly (baseline)", F(baseline), "1.00"));
         Console.WriteLine(Measure.Row("Dora S3 gateway, cold (every page from s3rver)", F(cold), F2(cold / baseline)));
         Console.WriteLine(Measure.Row("Dora S3 gateway, hot", F(hot), F2(hot / baseline)));
+    }
+
+    /// <summary>
+    /// What redirect mode costs on small objects: 64 KiB GETs of objects another worker owns, read through the owner by
+    /// the gateway asked (the default) against answered with a 307 that the client follows to the owner.
+    /// </summary>
+    private static async Task RedirectCostAsync(string root, string ufs, TimeSpan duration)
+    {
+        string small = Path.Combine(ufs, "bucket", "small");
+        for (int i = 0; i < 64; i++)
+        {
+            EngineBench.WriteFile(Path.Combine(small, $"o-{i:D2}.bin"), 64 << 10);
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(Measure.Row("64 KiB GETs of objects owned by the other worker, 1 at a time", "p50 / p99 µs", "GET/s", "ratio"));
+        Console.WriteLine(Measure.Row("---", "---:", "---:", "---:"));
+        StreamBench.Result? through = null;
+        foreach (long? redirect in new long?[] { null, 0 })
+        {
+            string cache = Path.Combine(root, redirect is null ? "through" : "redirect", "cache");
+            if (Directory.Exists(cache))
+            {
+                Directory.Delete(cache, recursive: true);
+            }
+
+            await using LocalCluster cluster = await LocalCluster.StartAsync(2, i => new WorkerOptions
+            {
+                Mounts = new MountTable([new Mount(DoraPath.Root, new LocalUnderStorage(ufs), ConsistencyMode.Immutable)]),
+                Pages = new PageStoreOptions { Directories = [new CacheDirectoryOptions(Path.Combine(cache, $"pages-{i}"), 256L << 20)], ScrubBytesPerSecond = 0 },
+                Metadata = new MetadataOptions { DatabaseDirectory = Path.Combine(cache, $"metadata-{i}") },
+                HttpPort = 0,
+                Stream = new() { Port = 0 },
+                FlightPort = 0,
+                ExtraEndpoints = [S3GatewayServer.Factory(new S3GatewayOptions { Port = 0, Keys = S3KeyPairs.Of((AccessKey, Secret)), StagingDirectory = Path.Combine(cache, $"s3-uploads-{i}"), RedirectMinBytes = redirect }, new DoraClientOptions())],
+            }, configureLogging: null, CancellationToken.None);
+            while (cluster.Workers.Any(w => w.Cluster!.Membership.Workers.Count != 2))
+            {
+                await Task.Delay(20);
+            }
+
+            string other = cluster.Workers[1].Identity.Id;
+            string[] urls = [.. Enumerable.Range(0, 64).Where(i => cluster.Workers[0].Cluster!.OwnerOf($"/bucket/small/o-{i:D2}.bin").Id == other).Select(i => Presign(cluster, "bucket", $"small/o-{i:D2}.bin"))];
+            using var client = new HttpClient();
+            foreach (string url in urls)
+            {
+                await client.GetByteArrayAsync(url);
+            }
+
+            int next = 0;
+            StreamBench.Result result = await StreamBench.RandomAsync(1, 64 << 10, 64 << 10, duration, async (_, memory) =>
+            {
+                byte[] bytes = await client.GetByteArrayAsync(urls[next++ % urls.Length]);
+                bytes.CopyTo(memory);
+                return bytes.Length;
+            });
+            through ??= result;
+            Console.WriteLine(Measure.Row(redirect is null ? "read through the owner (default, baseline)" : "307 to the owner (--s3-redirect 0)", $"{F(result.P50Us)} / {F(result.P99Us)}", F(result.Iops), F2(result.Iops / through.Value.Iops)));
+        }
     }
 
     private static async Task<double> WindowedAsync(HttpClient http, string url, long length)
