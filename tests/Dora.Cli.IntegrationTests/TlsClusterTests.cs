@@ -25,7 +25,10 @@ public sealed class TlsClusterTests : IAsyncLifetime, IDisposable
         Directory.CreateDirectory(_directory.Combine("data"));
         await File.WriteAllTextAsync(_directory.Combine("data", "hello.txt"), "hello over tls\n");
         await File.WriteAllTextAsync(_directory.Combine("tokens"), Token + "\n");
-        _local = DoraProcess.Start(_directory.Path, "local", "--ufs", "data", "--workers", "2", "--http-port", "0", "--stream-port", "0",
+        _local = DoraProcess.Start(
+            _directory.Path,
+            new Dictionary<string, string?> { ["AWS_ACCESS_KEY_ID"] = "tls-s3-key", ["AWS_SECRET_ACCESS_KEY"] = "tls-s3-secret-0123" },
+            "local", "--ufs", "data", "--workers", "2", "--http-port", "0", "--stream-port", "0", "--s3-port", "0",
             "--flight-port", "0", "--scheduler-port", "0", "--token-file", "tokens", "--tls-cert", server.CertificateFile, "--tls-key", server.KeyFile, "--tls-ca", _ca.CaFile);
         await _local.WaitForOutputAsync("Press Ctrl+C to stop.");
         _cluster = JsonDocument.Parse(await File.ReadAllTextAsync(_directory.Combine(".dora", "cluster.json")));
@@ -57,6 +60,7 @@ public sealed class TlsClusterTests : IAsyncLifetime, IDisposable
             Assert.StartsWith("https://127.0.0.1:", worker.GetProperty("httpUri").GetString(), StringComparison.Ordinal);
             Assert.StartsWith("dora+tls://127.0.0.1:", worker.GetProperty("streamUri").GetString(), StringComparison.Ordinal);
             Assert.StartsWith("grpc+tls://127.0.0.1:", worker.GetProperty("flightUri").GetString(), StringComparison.Ordinal);
+            Assert.StartsWith("https://127.0.0.1:", worker.GetProperty("s3Uri").GetString(), StringComparison.Ordinal);
         }
 
         Assert.StartsWith("https://127.0.0.1:", _cluster.RootElement.GetProperty("scheduler").GetProperty("url").GetString(), StringComparison.Ordinal);
@@ -102,6 +106,12 @@ public sealed class TlsClusterTests : IAsyncLifetime, IDisposable
         using HttpResponseMessage response = await trusting.SendAsync(request).Within();
         Assert.Equal("hello over tls\n", await response.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.Unauthorized, (await trusting.GetAsync(https + "v1/data?path=/hello.txt").Within()).StatusCode);
+
+        // The S3 gateway is HTTPS too: an unsigned request reaches it only over TLS, and is refused for its missing signature.
+        string s3 = _cluster.RootElement.GetProperty("workers")[0].GetProperty("s3Uri").GetString()!;
+        using HttpResponseMessage unsigned = await trusting.GetAsync(s3 + "/").Within();
+        Assert.Equal(HttpStatusCode.Forbidden, unsigned.StatusCode);
+        Assert.Contains("<Code>AccessDenied</Code>", await unsigned.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         using var untrusting = new HttpClient();
         await Assert.ThrowsAsync<HttpRequestException>(() => untrusting.GetAsync(https + "healthz").Within());

@@ -39,13 +39,13 @@ internal sealed class GatewayCluster : IAsyncDisposable
     /// <summary>Where worker <paramref name="index"/> stages multipart uploads.</summary>
     public string StagingPath(int index) => _directory.Combine($"staging-{index}");
 
-    public static async Task<GatewayCluster> StartAsync(int workers, Action<string> populate, TimeProvider? time = null, bool anonymous = false, long? redirectMinBytes = null)
+    public static async Task<GatewayCluster> StartAsync(int workers, Action<string> populate, TimeProvider? time = null, bool anonymous = false, long? redirectMinBytes = null, string? domain = null)
     {
         var directory = new TemporaryDirectory();
         Directory.CreateDirectory(directory.Combine("ufs"));
         populate(directory.Combine("ufs"));
         var storages = new CountingUnderStorage[workers];
-        var options = new S3GatewayOptions { Port = 0, Keys = S3KeyPairs.Of((AccessKey, Secret)), AllowAnonymous = anonymous, Time = time ?? TimeProvider.System, RedirectMinBytes = redirectMinBytes };
+        var options = new S3GatewayOptions { Port = 0, Keys = S3KeyPairs.Of((AccessKey, Secret)), AllowAnonymous = anonymous, Time = time ?? TimeProvider.System, RedirectMinBytes = redirectMinBytes, Domain = domain };
         LocalCluster cluster = await LocalCluster.StartAsync(workers, i =>
         {
             storages[i] = new CountingUnderStorage(new LocalUnderStorage(directory.Combine("ufs")));
