@@ -9,7 +9,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-targets=(frame ticket parquet arrow range mount)
+targets=(frame ticket parquet arrow range mount s3body s3xml sigv4)
 which="${1:-all}"
 seconds="${2:-600}"
 if [ "$which" != all ]; then
@@ -49,7 +49,7 @@ if ! dotnet build fuzz/Dora.Fuzz -c Release --nologo -v q -o "$build" >"$work/bu
 fi
 
 # Dora's parsers and the decoder behind the parquet target; the rest of the process runs uninstrumented.
-for assembly in Dora.Core Dora.Formats Dora.Worker Dora.Flight Parquet; do
+for assembly in Dora.Core Dora.Formats Dora.Worker Dora.Flight Dora.S3Gateway Parquet; do
   if ! "$tools/sharpfuzz" "$build/$assembly.dll" >/dev/null; then
     echo "fuzz/run.sh: could not instrument $assembly.dll" >&2
     exit 1

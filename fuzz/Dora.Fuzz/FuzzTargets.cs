@@ -30,6 +30,9 @@ public static class FuzzTargets
         ["arrow"] = Arrow,
         ["range"] = Range,
         ["mount"] = Mount,
+        ["s3body"] = S3Body,
+        ["s3xml"] = S3Xml,
+        ["sigv4"] = SigV4,
     };
 
     /// <summary>A page stream request as a worker reads it: a frame header, then its payload parsed by type.</summary>
@@ -175,6 +178,101 @@ public static class FuzzTargets
         catch (FormatException)
         {
             // A usage error naming the option.
+        }
+    }
+
+    /// <summary>
+    /// An S3 upload body as the gateway reads it: the first byte picks the payload mode (aws-chunked signed, signed with
+    /// a trailer, unsigned with a trailer, or a plain body with a SHA-256 promise), the next four the decoded length.
+    /// </summary>
+    public static void S3Body(byte[] input)
+    {
+        if (input.Length < 5)
+        {
+            return;
+        }
+
+        string[] modes = ["STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", Dora.S3Gateway.Auth.SigV4.EmptySha256];
+        string mode = modes[input[0] % modes.Length];
+        long length = BitConverter.ToUInt32(input, 1) % (1 << 20);
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        http.Request.Body = new MemoryStream(input, 5, input.Length - 5, writable: false);
+        if (mode.StartsWith("STREAMING-", StringComparison.Ordinal))
+        {
+            http.Request.Headers["x-amz-decoded-content-length"] = length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            http.Request.Headers["x-amz-trailer"] = "x-amz-checksum-crc32";
+        }
+        else
+        {
+            http.Request.ContentLength = input.Length - 5;
+        }
+
+        // Computed here, not in a static field: instrumented code must not run before the fuzzer has set up its map.
+        byte[] signingKey = Dora.S3Gateway.Auth.SigV4.SigningKey("secret", "20261203", "us-east-1", "s3");
+        var principal = new Dora.S3Gateway.Auth.S3Principal("key", mode, signingKey, "20261203/us-east-1/s3/aws4_request", "20261203T000000Z", new string('0', 64));
+        try
+        {
+            _ = Dora.S3Gateway.Protocol.RequestPayload.CopyAsync(http, principal, 1 << 20, static (_, _) => ValueTask.CompletedTask, "/b/k").GetAwaiter().GetResult();
+        }
+        catch (Dora.S3Gateway.Protocol.S3Exception)
+        {
+            // An S3 error answer (IncompleteBody, SignatureDoesNotMatch, BadDigest, ...).
+        }
+    }
+
+    /// <summary>The XML bodies of DeleteObjects and CompleteMultipartUpload.</summary>
+    public static void S3Xml(byte[] input)
+    {
+        var resource = new Dora.S3Gateway.Protocol.S3Resource("b", "k");
+        try
+        {
+            _ = Dora.S3Gateway.Operations.DeleteObjects.ParseAsync(new MemoryStream(input, writable: false), resource).GetAwaiter().GetResult();
+        }
+        catch (Dora.S3Gateway.Protocol.S3Exception)
+        {
+            // MalformedXML.
+        }
+
+        try
+        {
+            _ = Dora.S3Gateway.Operations.MultipartUploads.ParseCompletionAsync(new MemoryStream(input, writable: false), resource).GetAwaiter().GetResult();
+        }
+        catch (Dora.S3Gateway.Protocol.S3Exception)
+        {
+            // MalformedXML.
+        }
+    }
+
+    /// <summary>
+    /// A request's authentication as the gateway checks it: the input is split at newlines into the method, the raw path,
+    /// the raw query, then <c>name: value</c> header lines (Authorization, x-amz-date, x-amz-content-sha256, ...).
+    /// </summary>
+    public static void SigV4(byte[] input)
+    {
+        string[] lines = Encoding.UTF8.GetString(input).Split('\n');
+        if (lines.Length < 3)
+        {
+            return;
+        }
+
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (string line in lines.Skip(3))
+        {
+            int colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon > 0)
+            {
+                headers[line[..colon].Trim()] = line[(colon + 1)..].Trim();
+            }
+        }
+
+        var authentication = new Dora.S3Gateway.Auth.S3Authentication(Dora.S3Gateway.Auth.S3KeyPairs.Of(("AKIDEXAMPLE", "secret")), allowAnonymous: false, TimeProvider.System);
+        try
+        {
+            _ = authentication.Authenticate(lines[0], lines[1], lines[2], name => headers.GetValueOrDefault(name));
+        }
+        catch (Dora.S3Gateway.Protocol.S3Exception)
+        {
+            // AccessDenied, SignatureDoesNotMatch, AuthorizationHeaderMalformed, ...
         }
     }
 

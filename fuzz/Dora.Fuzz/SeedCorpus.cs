@@ -54,12 +54,32 @@ public static class SeedCorpus
         Write(root, "mount", "folder", "/=file:///data"u8.ToArray());
         Write(root, "mount", "bucket", "/lake=s3://bucket/raw?endpoint=http://127.0.0.1:9000&region=us-east-1&consistency=immutable"u8.ToArray());
         Write(root, "mount", "ttl", "/a/b=file:///srv/a?consistency=ttl&ttl=30"u8.ToArray());
+        WriteS3Seeds(root);
         foreach (CompressionMethod codec in new[] { CompressionMethod.None, CompressionMethod.Snappy, CompressionMethod.Gzip, CompressionMethod.Zstd })
         {
             Write(root, "parquet", $"small-{codec.ToString().ToLowerInvariant()}", await ParquetAsync(codec));
         }
 
         Write(root, "arrow", "small", await ArrowAsync());
+    }
+
+    /// <summary>Seeds of the S3 gateway's targets: chunked bodies, the two XML bodies, a signed request.</summary>
+    private static void WriteS3Seeds(string root)
+    {
+        // Mode byte 2: unsigned chunks with a CRC32 trailer; then the decoded length, 11, little-endian.
+        byte[] unsigned = [2, 11, 0, 0, 0, .. "b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n"u8];
+        Write(root, "s3body", "unsigned-trailer", unsigned);
+        byte[] signedChunks = [0, 5, 0, 0, 0, .. Encoding.ASCII.GetBytes($"5;chunk-signature={new string('a', 64)}\r\nhello\r\n0;chunk-signature={new string('b', 64)}\r\n\r\n")];
+        Write(root, "s3body", "signed", signedChunks);
+        Write(root, "s3body", "plain", [3, 0, 0, 0, 0]);
+        Write(root, "s3xml", "delete", "<Delete><Quiet>true</Quiet><Object><Key>a/b.txt</Key></Object><Object><Key>c</Key></Object></Delete>"u8.ToArray());
+        Write(root, "s3xml", "complete", "<CompleteMultipartUpload><Part><ETag>\"0a\"</ETag><PartNumber>1</PartNumber></Part><Part><PartNumber>2</PartNumber><ETag>\"0b\"</ETag></Part></CompleteMultipartUpload>"u8.ToArray());
+        Write(root, "sigv4", "header", Encoding.UTF8.GetBytes(
+            "GET\n/lake/events/x.parquet\nlist-type=2&prefix=a%2Fb\n"
+            + $"Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261203/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={new string('0', 64)}\n"
+            + "host: 127.0.0.1:8814\nx-amz-date: 20261203T010203Z\nx-amz-content-sha256: UNSIGNED-PAYLOAD"));
+        Write(root, "sigv4", "presigned", Encoding.UTF8.GetBytes(
+            "GET\n/lake/x\nX-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261203%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261203T010203Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00\nhost: h"));
     }
 
     private static void Write(string root, string target, string name, byte[] bytes)

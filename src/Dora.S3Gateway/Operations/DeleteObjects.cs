@@ -61,7 +61,9 @@ internal static class DeleteObjects
         }).ConfigureAwait(false);
     }
 
-    private static async Task<(List<string> Keys, bool Quiet)> ParseAsync(Stream body, S3Resource resource)
+    /// <summary>The keys and Quiet flag of a DeleteObjects body.</summary>
+    /// <exception cref="S3Exception">MalformedXML.</exception>
+    internal static async Task<(List<string> Keys, bool Quiet)> ParseAsync(Stream body, S3Resource resource)
     {
         var keys = new List<string>();
         bool quiet = false;

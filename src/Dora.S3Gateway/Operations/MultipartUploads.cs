@@ -267,7 +267,9 @@ internal sealed class MultipartUploads(UploadStaging staging, ObjectSource objec
         return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int number) ? Math.Min(number, 1000) : throw S3Exception.InvalidArgument($"{name} must be a non-negative integer", resource.Name);
     }
 
-    private static async Task<List<(int Number, string ETag)>> ParseCompletionAsync(Stream body, S3Resource resource)
+    /// <summary>The parts a CompleteMultipartUpload body lists, in its order.</summary>
+    /// <exception cref="S3Exception">MalformedXML.</exception>
+    internal static async Task<List<(int Number, string ETag)>> ParseCompletionAsync(Stream body, S3Resource resource)
     {
         var parts = new List<(int, string)>();
         var settings = new XmlReaderSettings { Async = true, DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null, IgnoreWhitespace = true };
