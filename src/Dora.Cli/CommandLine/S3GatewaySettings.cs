@@ -15,7 +15,7 @@ internal sealed record S3GatewaySettings(int Port, S3KeyPairs? Keys, bool Anonym
     public static void AddOptions(Command command, string ports) => CliOptions.AddTo(
         command,
         CliOptions.Value("--s3-port", "PORT", $"S3 gateway port (default {S3GatewayOptions.DefaultPort}; 0 picks a free one{ports})"),
-        CliOptions.Value("--s3-credentials", "FILE", "S3 key pairs the gateway accepts, in the AWS shared-credentials format (default: $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY; without either the gateway is off)"),
+        CliOptions.Value("--s3-credentials", "FILE", "S3 key pairs the gateway accepts, in the AWS shared-credentials format (default: $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY, the variables S3 mounts also read; without either the gateway is off)"),
         CliOptions.Flag("--s3-anonymous", "let the S3 gateway serve unsigned requests too (refused when tokens protect the worker)"),
         CliOptions.Value("--s3-domain", "DOMAIN", "also address buckets virtual-host style, as BUCKET.DOMAIN"),
         CliOptions.Value("--s3-region", "REGION", "the region the gateway reports (default us-east-1)"),

@@ -35,7 +35,7 @@ internal sealed record WorkerSettings(
             CliOptions.Value("--flight-decode-memory", "SIZE", $"memory all Flight calls may use at once to decode Parquet row groups (default a quarter of the memory this process may use, at least {ByteSize.Format(FlightOptions.MinDefaultDecodeMemoryBytes)})"));
         TokenOption.AddTo(command, "require one of these tokens from page stream, Flight and HTTP clients (default: none)");
         TlsOptions.AddServerOptions(command);
-        S3GatewaySettings.AddOptions(command, ports);
+        S3GatewaySettings.AddOptions(command, firstWorker ? "; the other workers take free ones" : string.Empty);
         CliOptions.AddTo(command, CliOptions.Flag(OpenMetricsOption, "serve /metrics without a token even when tokens are required"));
     }
 
