@@ -90,7 +90,15 @@ internal sealed class TestEngine : IDisposable
     }
 
     /// <summary>The page file of page <paramref name="index"/> (of any cached file: tests cache one file).</summary>
-    public string PageFile(long index) => PageFiles().Single(f => Path.GetFileName(f).Contains($"_{index}_", StringComparison.Ordinal));
+    /// <summary>
+    /// The file of page <paramref name="index"/>, once every page write under way has finished: a read returns as soon as
+    /// its bytes are in memory, before the page reaches disk (on a busy disk, well before).
+    /// </summary>
+    public string PageFile(long index)
+    {
+        Engine.Pages.WhenIdleAsync(CancellationToken.None).WaitAsync(TestTimeouts.Default).GetAwaiter().GetResult();
+        return PageFiles().Single(f => Path.GetFileName(f).Contains($"_{index}_", StringComparison.Ordinal));
+    }
 
     public IEnumerable<string> PageFiles() => Directory.EnumerateFiles(Path.Combine(CacheRoot, "pages"), "*.page", SearchOption.AllDirectories);
 
