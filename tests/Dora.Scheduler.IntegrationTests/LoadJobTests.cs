@@ -104,7 +104,7 @@ public sealed class LoadJobTests : IAsyncLifetime
         }
 
         long expected = pages.Sum(p => Math.Min(SchedulerCluster.PageSize, bytes.Length - (p * SchedulerCluster.PageSize)));
-        Assert.Equal(expected, await _cluster.CachedBytesAsync("/table.parquet"));
+        await _cluster.AssertCachedAsync("/table.parquet", expected);
         Assert.True(expected < bytes.Length / 2, $"{expected} of {bytes.Length} bytes cached: the other columns were loaded too");
     }
 
@@ -122,7 +122,7 @@ public sealed class LoadJobTests : IAsyncLifetime
 
         JobDocument pattern = await _cluster.WaitAsync((await _cluster.SubmitAsync("""{"type":"load","path":"/data/**/c.*"}""")).Id);
         Assert.Equal(1, pattern.Progress.FilesPlanned);
-        Assert.Equal((await _cluster.Client.StatAsync("/data/deep/c.bin")).Length, await _cluster.CachedBytesAsync("/data/deep/c.bin"));
+        await _cluster.AssertCachedAsync("/data/deep/c.bin", (await _cluster.Client.StatAsync("/data/deep/c.bin")).Length);
         Assert.Equal(0, await _cluster.CachedBytesAsync("/other/e.bin"));
     }
 
@@ -143,7 +143,7 @@ public sealed class LoadJobTests : IAsyncLifetime
         Assert.Equal(first.Progress.BytesLoaded, again.Progress.BytesLoaded);
         int pages = (int)((first.Progress.BytesLoaded + SchedulerCluster.PageSize - 1) / SchedulerCluster.PageSize);
         Assert.Equal(reads + pages, _cluster.Storages.Sum(s => s.Reads));
-        Assert.Equal(first.Progress.BytesLoaded, await _cluster.CachedBytesAsync("/other/e.bin"));
+        await _cluster.AssertCachedAsync("/other/e.bin", first.Progress.BytesLoaded);
     }
 
     [Fact]

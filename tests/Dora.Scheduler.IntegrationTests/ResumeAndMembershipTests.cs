@@ -40,7 +40,7 @@ public sealed class ResumeAndMembershipTests
         Assert.True(resumed.Progress.BytesResumed <= cachedAtStop, "more bytes counted as done before the stop than were cached then");
         for (int i = 0; i < 20; i++)
         {
-            Assert.Equal(200 << 10, await cluster.CachedBytesAsync($"/set/f{i:D2}.bin"));
+            await cluster.AssertCachedAsync($"/set/f{i:D2}.bin", 200 << 10);
         }
     }
 
@@ -91,7 +91,7 @@ public sealed class ResumeAndMembershipTests
         {
             string path = $"/set/f{i:D2}.bin";
             Assert.NotEqual(leaving, cluster.Client.Cluster.OwnerOf(path).Id);
-            Assert.Equal(200 << 10, await cluster.CachedBytesAsync(path));
+            await cluster.AssertCachedAsync(path, 200 << 10);
         }
     }
 

@@ -54,6 +54,7 @@ internal sealed class SchedulerCluster : IAsyncDisposable
         Directory.CreateDirectory(directory.Combine("ufs"));
         populate(directory.Combine("ufs"));
         var storages = new List<CountingUnderStorage>();
+        var warnings = new CapturedWarnings();
         LocalCluster cluster = await LocalCluster.StartAsync(workers, i =>
         {
             var storage = new CountingUnderStorage(new LocalUnderStorage(directory.Combine("ufs")));
@@ -66,15 +67,17 @@ internal sealed class SchedulerCluster : IAsyncDisposable
                 HttpPort = 0,
                 Stream = new() { Port = 0 },
             };
-        }, configureLogging: null, CancellationToken.None).Within();
+        }, warnings.AddTo, CancellationToken.None).Within();
         DoraClient client = await DoraClient.ConnectAsync(cluster.Registry, new DoraClientOptions { FallbackToUnderStorage = false }).Within();
-        var result = new SchedulerCluster(directory, cluster, storages, client);
+        var result = new SchedulerCluster(directory, cluster, storages, client) { _warnings = warnings };
         result._configure = configure ?? (options => options);
         await result.StartSchedulerAsync(time);
         return result;
     }
 
     private Func<SchedulerOptions, SchedulerOptions> _configure = options => options;
+
+    private CapturedWarnings _warnings = new();
 
     public async Task StartSchedulerAsync(TimeProvider? time = null)
     {
@@ -147,6 +150,34 @@ internal sealed class SchedulerCluster : IAsyncDisposable
     {
         StatReply status = await Client.StatAsync(path).Within();
         return status.CachedBytes;
+    }
+
+    /// <summary>
+    /// Asserts that the owner reports the whole file cached. When it does not, the message says what every running
+    /// worker holds of it (status version, cached bytes, loads still in flight, and the cached bytes once its page
+    /// writes are done), so a failure tells a routing slip from a lost page write or a changed version.
+    /// </summary>
+    public async Task AssertCachedAsync(string path, long expected)
+    {
+        long cached = await CachedBytesAsync(path);
+        if (cached == expected)
+        {
+            return;
+        }
+
+        var report = new StringBuilder($"'{path}': the owner {Client.Cluster.OwnerOf(path).Id} reports {cached} bytes cached, expected {expected}.");
+        foreach (WorkerHost worker in Cluster.Workers.Where(w => w.Registered is not null))
+        {
+            var doraPath = DoraPath.Parse(path);
+            var before = await worker.Engine.GetInfoAsync(doraPath, CancellationToken.None);
+            int inFlight = worker.Engine.Pages.LoadsInFlight;
+            await worker.Engine.Pages.WhenIdleAsync(CancellationToken.None).Within();
+            var after = await worker.Engine.GetInfoAsync(doraPath, CancellationToken.None);
+            report.Append($" Worker {worker.Identity.Id}: version {before.Status.ETag}, {before.CachedBytes} bytes cached with {inFlight} page loads in flight, {after.CachedBytes} once idle (version {after.Status.ETag}).");
+        }
+
+        report.Append(" Worker warnings: ").AppendJoin(" | ", _warnings.Lines);
+        Assert.Fail(report.ToString());
     }
 
     public void OpenGates()

@@ -1,5 +1,7 @@
+using Dora.Core.Errors;
 using Dora.Core.Paths;
 using Dora.TestSupport;
+using Dora.Worker.Pages;
 
 namespace Dora.Worker.Tests;
 
@@ -64,5 +66,21 @@ public sealed class MissTests
         Assert.Equal(10, t.Ufs.Reads);
         Assert.Equal(0, t.Metrics.ReadAheadPages);
         Assert.Single(t.Pages.DegradedReasons);
+    }
+
+    [Fact]
+    public async Task A_load_whose_pages_cannot_be_written_fails_as_transient_and_says_why()
+    {
+        using var t = new TestEngine(PageSize);
+        t.WriteFile("f.bin", 3 * PageSize, seed: 4);
+        var pages = Path.Combine(t.CacheRoot, "pages");
+        Directory.Delete(pages, recursive: true);
+        File.WriteAllText(pages, "in the way");
+
+        // The scheduler counts a LOAD's pages as cached: one that could not be written must not be reported loaded.
+        var error = await Assert.ThrowsAsync<DoraException>(() => t.Engine.LoadAsync(DoraPath.Parse("/f.bin"), 0, null, refresh: false, default).Within());
+        Assert.True(error.IsTransient);
+        Assert.Contains("was read but not cached", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, t.Pages.CachedBytes(FileKey.For(DoraPath.Parse("/f.bin"), (await t.Engine.GetStatusAsync(DoraPath.Parse("/f.bin"), default)).Fingerprint), 3 * PageSize));
     }
 }

@@ -38,6 +38,9 @@ internal sealed class PageLoad
 
     public void Finish() => _finished.TrySetResult();
 
+    /// <summary>Why the page read was not written to the cache (null when it was, or the read failed); set before <see cref="Finished"/>.</summary>
+    public string? NotCachedReason { get; set; }
+
     /// <summary>The page's bytes; valid once <see cref="Completion"/> succeeded and while a reference is held.</summary>
     public ReadOnlySpan<byte> Data => _buffer.AsSpan(0, Length);
 

@@ -163,11 +163,25 @@ public sealed partial class PageStore
             }
 
             load.Succeed(read);
-            Store(load);
         }
         catch (Exception e)
         {
             load.Fail(e);
+        }
+
+        try
+        {
+            if (load.Completion.IsCompletedSuccessfully)
+            {
+                Store(load);
+            }
+        }
+        catch (Exception e)
+        {
+            // Readers have their bytes already; what must not happen is a loss nobody hears of.
+            load.NotCachedReason = $"{e.GetType().Name}: {e.Message}";
+            _metrics.CacheWriteFailed();
+            PageStoreLog.StoreFailed(_logger, load.Key, e);
         }
         finally
         {
@@ -186,6 +200,7 @@ public sealed partial class PageStore
         var directory = PickDirectory(load.Key);
         if (directory is null)
         {
+            load.NotCachedReason = "every cache directory is unavailable after a failure";
             return;
         }
 
@@ -195,6 +210,7 @@ public sealed partial class PageStore
         DiscardEvicted(victims);
         if (!reserved)
         {
+            load.NotCachedReason = $"the cache directory '{directory.Root}' has no room: its quota is taken by pages being read";
             return;
         }
 
@@ -207,6 +223,7 @@ public sealed partial class PageStore
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             directory.CancelReservation(diskBytes);
+            load.NotCachedReason = $"writing it to '{directory.Root}' failed: {e.Message}";
             _metrics.CacheWriteFailed();
             if (e is FileNotFoundException)
             {

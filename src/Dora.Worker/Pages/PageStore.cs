@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Dora.Core.Errors;
 using Dora.Core.Native;
 using Dora.Worker.Metrics;
 using Microsoft.Extensions.Logging;
@@ -123,9 +124,9 @@ public sealed partial class PageStore : IDisposable
 
     /// <summary>
     /// Makes sure a page is cached, fetching it when it is not (without read-ahead: only this page), and returns once
-    /// its page file is written (or its write given up). Returns true when it was fetched now, false when it was cached
-    /// already.
+    /// its page file is written. Returns true when it was fetched now, false when it was cached already.
     /// </summary>
+    /// <exception cref="DoraException">Transient: the page was read but could not be written to the cache (the message says why).</exception>
     public async ValueTask<bool> EnsureCachedAsync(PageSource source, long pageIndex, CancellationToken cancellationToken)
     {
         var pageLength = PageLength(source, pageIndex);
@@ -154,6 +155,12 @@ public sealed partial class PageStore : IDisposable
             }
 
             await load.Finished.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (load.NotCachedReason is { } reason)
+            {
+                // A load answers for pages on disk: a page that could not be written is an error to try again, not a success.
+                throw new DoraException($"page {pageIndex} of '/{source.RelativePath}' was read but not cached: {reason}", isTransient: true);
+            }
+
             return true;
         }
     }

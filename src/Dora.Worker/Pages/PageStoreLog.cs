@@ -18,4 +18,7 @@ internal static partial class PageStoreLog
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Page {Page} could not be written to '{Directory}' ({Reason}); it was served and will be read again when next wanted")]
     public static partial void PageWriteLost(ILogger logger, PageKey page, string directory, string reason);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Error, Message = "Page {Page} was read but could not be cached (an unexpected error); it was served and will be read again when next wanted")]
+    public static partial void StoreFailed(ILogger logger, PageKey page, Exception error);
 }
