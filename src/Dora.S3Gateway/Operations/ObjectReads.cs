@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.Globalization;
+using System.IO.Pipelines;
 using Dora.Core.Paths;
 using Dora.S3Gateway.Protocol;
 using Microsoft.AspNetCore.Http;
@@ -57,29 +57,31 @@ internal static class ObjectReads
         }
 
         IObjectReader reader = await objects.OpenAsync(path, status, http.RequestAborted).ConfigureAwait(false);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(ChunkBytes, length));
-        try
-        {
-            long position = start;
-            long end = start + length;
-            while (position < end)
-            {
-                int want = (int)Math.Min(buffer.Length, end - position);
-                int read = await reader.ReadAsync(position, buffer.AsMemory(0, want), http.RequestAborted).ConfigureAwait(false);
-                if (read <= 0)
-                {
-                    // The object shrank under the read: the response cannot be completed with the promised length.
-                    throw new IOException($"'{path}' ended at {position} while {end} bytes were promised");
-                }
 
-                await response.Body.WriteAsync(buffer.AsMemory(0, read), http.RequestAborted).ConfigureAwait(false);
-                metrics.BytesSent(read);
-                position += read;
-            }
-        }
-        finally
+        // Bytes are read straight into the response pipe's own memory: no copy through a buffer of ours.
+        PipeWriter body = response.BodyWriter;
+        long position = start;
+        long end = start + length;
+        while (position < end)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            int want = (int)Math.Min(ChunkBytes, end - position);
+            Memory<byte> memory = body.GetMemory(want);
+            memory = memory[..Math.Min(memory.Length, want)];
+            int read = await reader.ReadAsync(position, memory, http.RequestAborted).ConfigureAwait(false);
+            if (read <= 0)
+            {
+                // The object shrank under the read: the response cannot be completed with the promised length.
+                throw new IOException($"'{path}' ended at {position} while {end} bytes were promised");
+            }
+
+            body.Advance(read);
+            FlushResult flushed = await body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+            metrics.BytesSent(read);
+            position += read;
+            if (flushed.IsCanceled || flushed.IsCompleted)
+            {
+                return;
+            }
         }
     }
 
