@@ -48,6 +48,15 @@ public sealed class HttpEndpointTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Workers_is_503_until_the_worker_has_joined_a_cluster()
+    {
+        // This worker runs alone, with no registry: it has no membership to report.
+        var response = await _http.GetAsync("/v1/workers").Within();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("has not joined a cluster", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Healthz_answers_ok()
     {
         var response = await _http.GetAsync("/healthz").Within();

@@ -55,4 +55,18 @@ public static class PlacementPolicies
             throw new ArgumentException($"Bad value in hashing policy '{spec}': {e.Message}", nameof(spec), e);
         }
     }
+
+    /// <summary>The spec that <see cref="Create"/> turns back into the same policy: its name, and its tuning value when not the default.</summary>
+    public static string Describe(IPlacementPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        return policy switch
+        {
+            MaglevPolicy { TableSize: not MaglevPolicy.DefaultTableSize } maglev => $"maglev:{maglev.TableSize.ToString(CultureInfo.InvariantCulture)}",
+            ConsistentRingPolicy { VirtualNodes: not 256 } ring => $"ring:{ring.VirtualNodes.ToString(CultureInfo.InvariantCulture)}",
+            MultiProbePolicy { Probes: not 21 } probes => $"multi-probe:{probes.Probes.ToString(CultureInfo.InvariantCulture)}",
+            BoundedLoadPolicy { Epsilon: not 0.05 } bounded => $"bounded-load:{bounded.Epsilon.ToString("R", CultureInfo.InvariantCulture)}",
+            _ => policy.Name,
+        };
+    }
 }

@@ -115,7 +115,7 @@ public sealed class WorkerHost : IAsyncDisposable
             var identity = WorkerIdentity.LoadOrCreate(options.Pages.Directories[0].Path, options.WorkerId);
             app.UseRequestRateLimit();
             app.UseBearerTokens(options.HttpTokens, options.OpenMetrics);
-            WorkerHttpApi.Map(app, engine, identity.Id);
+            WorkerHttpApi.Map(app, engine, identity.Id, () => host?._cluster, options.Cluster);
             app.MapMetrics();
             try
             {

@@ -1,7 +1,9 @@
 using System.Globalization;
 using Dora.Core.Errors;
+using Dora.Core.Hashing;
 using Dora.Core.Paths;
 using Dora.Core.Protocol;
+using Dora.Registry;
 using Dora.Worker.Metrics;
 using Dora.Worker.Reading;
 using Microsoft.AspNetCore.Builder;
@@ -20,7 +22,7 @@ public static class WorkerHttpApi
     /// <summary>Default page of <c>/v1/files</c> when no <c>limit</c> is given.</summary>
     public const int DefaultListingLimit = 1000;
 
-    public static void Map(IEndpointRouteBuilder routes, StorageEngine engine, string workerId)
+    public static void Map(IEndpointRouteBuilder routes, StorageEngine engine, string workerId, Func<ClusterView?>? cluster = null, ClusterViewOptions? ring = null)
     {
         ArgumentNullException.ThrowIfNull(routes);
 
@@ -30,6 +32,7 @@ public static class WorkerHttpApi
         routes.MapGet("/v1/files", (HttpContext context, CancellationToken ct) => GuardAsync(engine, "files", context, () => ListAsync(engine, context, ct)));
         routes.MapMethods("/v1/data", [HttpMethods.Get, HttpMethods.Head], (HttpContext context, CancellationToken ct) => GuardAsync(engine, "data", context, () => DataAsync(engine, context, ct)));
         routes.MapPost("/v1/invalidate", (HttpContext context, CancellationToken ct) => GuardAsync(engine, "invalidate", context, () => InvalidateAsync(engine, context, ct)));
+        routes.MapGet("/v1/workers", (HttpContext context, CancellationToken ct) => GuardAsync(engine, "workers", context, () => Task.FromResult(Workers(cluster?.Invoke(), ring ?? new ClusterViewOptions()))));
         routes.MapPost("/v1/evict", (HttpContext context, CancellationToken ct) => GuardAsync(engine, "evict", context, () => EvictAsync(engine, context, ct)));
     }
 
@@ -250,5 +253,39 @@ public static class WorkerHttpApi
 
         problem = Results.Empty;
         return true;
+    }
+
+    /// <summary>
+    /// The membership this worker routes by: <c>{"version","hashPolicy","capacityWeights","workers":[records]}</c>, the
+    /// version changing with every change of the membership; clients outside .NET (dorafs) route with it.
+    /// </summary>
+    private static IResult Workers(ClusterView? cluster, ClusterViewOptions ring)
+    {
+        if (cluster is null)
+        {
+            return HttpProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Not registered", "this worker has not joined a cluster yet; ask again shortly");
+        }
+
+        Membership membership = cluster.Membership;
+        using var stream = new MemoryStream();
+        using (var json = new System.Text.Json.Utf8JsonWriter(stream))
+        {
+            json.WriteStartObject();
+            json.WriteString("version", membership.Revision.ToString(CultureInfo.InvariantCulture));
+            json.WriteString("hashPolicy", PlacementPolicies.Describe(ring.Policy));
+            json.WriteBoolean("capacityWeights", ring.CapacityWeights);
+            json.WriteStartArray("workers");
+            foreach (WorkerRecord worker in membership.Workers)
+            {
+                json.WriteStartObject();
+                worker.WriteFields(json);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return Results.Bytes(stream.ToArray(), "application/json");
     }
 }
