@@ -35,6 +35,12 @@ install_deb etcd-server "the registry tests" command -v etcd
 install_deb etcd-client "the etcd RBAC tests" command -v etcdctl
 install_deb awscli "the S3 compatibility tests" test -x /usr/bin/aws
 install_deb python3-boto3 "the S3 compatibility tests" /usr/bin/python3 -c "import boto3"
+# The Python connector (connectors/python) runs on Debian's python3 with Debian's packages: its dependencies (fsspec,
+# xxhash), pytest, and pandas for the dora:// round trips through pd.read_csv.
+install_deb python3-fsspec "the Python connector" /usr/bin/python3 -c "import fsspec"
+install_deb python3-xxhash "the Python connector" /usr/bin/python3 -c "import xxhash"
+install_deb python3-pytest "the Python connector's tests" /usr/bin/python3 -c "import pytest"
+install_deb python3-pandas "the Python connector's pandas tests" /usr/bin/python3 -c "import pandas"
 
 # npm packages the tests run, installed into tests/.tools (node and npm are required): s3rver, a real S3-compatible
 # server for the S3 tests; DuckDB and apache-arrow (JS), independent writers and readers of Parquet and Arrow files for
@@ -78,10 +84,27 @@ status=${PIPESTATUS[0]}
 read -r passed failed skipped < <(grep -E '(Passed|Failed)! +- Failed: ' "$log" | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\2 \1 \3/' \
   | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
 
+# The Python connector's tests (pytest, against clusters the fixtures start from the build above). pytest's last line
+# says "N passed" and "N failed"/"N error"; errors count as failures.
+py_log="$(mktemp)"
+trap 'rm -f "$log" "$py_log"' EXIT
+(cd connectors/python && /usr/bin/python3 -m pytest -q -p no:cacheprovider tests) 2>&1 | tee "$py_log"
+py_status=${PIPESTATUS[0]}
+py_summary="$(tail -n 1 "$py_log")"
+py_passed=$(grep -oE '[0-9]+ passed' <<<"$py_summary" | grep -oE '[0-9]+' || echo 0)
+py_failed=$(( $(grep -oE '[0-9]+ failed' <<<"$py_summary" | grep -oE '[0-9]+' || echo 0) + $(grep -oE '[0-9]+ errors?' <<<"$py_summary" | grep -oE '[0-9]+' || echo 0) ))
+py_skipped=$(grep -oE '[0-9]+ skipped' <<<"$py_summary" | grep -oE '[0-9]+' || echo 0)
+if [ "$py_status" -ne 0 ] && [ "$py_failed" -eq 0 ]; then
+  py_failed=1
+fi
+passed=$((passed + py_passed))
+failed=$((failed + py_failed))
+skipped=$((skipped + py_skipped))
+
 # Every fuzzing target runs for a short while (fuzz/run.sh; FUZZ_SECONDS, 20 by default) and counts as one test: it
 # passes when afl-fuzz ran it and found no input that makes it fail. Failing inputs land in fuzz/regressions/.
 fuzz_log="$(mktemp)"
-trap 'rm -f "$log" "$fuzz_log"' EXIT
+trap 'rm -f "$log" "$py_log" "$fuzz_log"' EXIT
 fuzz/run.sh all "${FUZZ_SECONDS:-20}" 2>&1 | tee "$fuzz_log"
 fuzz_status=${PIPESTATUS[0]}
 fuzz_passed=$(grep -c '^fuzz [a-z]*: ok' "$fuzz_log")

@@ -12,6 +12,7 @@ from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from ._client import DoraClient
 from ._connection import ReadRequest
+from .errors import InvalidRangeError
 
 _WRITE_REFUSAL = ("dora:// is read-only: write through the S3 gateway of any worker (docs/s3.md), e.g. "
                   "s3fs or boto3 with endpoint_url=http://WORKER:8814")
@@ -86,7 +87,7 @@ class DoraFileSystem(AbstractFileSystem):
             "size": 0 if directory else int(status.get("length", 0)),
             "type": "directory" if directory else "file",
             "mtime": datetime.fromisoformat(modified.replace("Z", "+00:00")).timestamp() if modified else None,
-            "etag": status.get("etag"),
+            "etag": status.get("eTag", status.get("etag")),
             "cached_bytes": status.get("cachedBytes"),
         }
 
@@ -96,22 +97,23 @@ class DoraFileSystem(AbstractFileSystem):
 
     def ls(self, path, detail=True, **kwargs):
         path = self._strip_protocol(path)
-        cached = self._ls_from_cache(path) if kwargs.get("refresh") is not True else None
+        # Only this directory's own listing is reused: fsspec's parent-listing shortcut would answer a directory with
+        # its own entry instead of its children.
+        cached = None if kwargs.get("refresh") else self.dircache.get(path)
         if cached is None:
             info = self.info(path)
             if info["type"] != "directory":
-                cached = [info]
-            else:
-                cached = []
-                after = None
-                while True:
-                    page = self.client.list_page(path, after)
-                    base = path.rstrip("/")
-                    cached += [self._entry(f"{base}/{e['name']}", e) for e in page["entries"]]
-                    after = page.get("next")
-                    if not after:
-                        break
-                self.dircache[path] = cached
+                return [info] if detail else [info["name"]]
+            cached = []
+            after = None
+            base = path.rstrip("/")
+            while True:
+                page = self.client.list_page(path, after)
+                cached += [self._entry(f"{base}/{e['name']}", e) for e in page["entries"]]
+                after = page.get("next")
+                if not after:
+                    break
+            self.dircache[path] = cached
         return cached if detail else [e["name"] for e in cached]
 
     def checksum(self, path):
@@ -144,7 +146,10 @@ class DoraFileSystem(AbstractFileSystem):
         if end <= start:
             return b""
         buffer = bytearray(end - start)
-        count = self.client.read_into(path, start, memoryview(buffer))
+        try:
+            count = self.client.read_into(path, start, memoryview(buffer))
+        except InvalidRangeError:
+            return b""  # a range past the end is empty, as a slice of bytes is
         return bytes(buffer) if count == len(buffer) else bytes(buffer[:count])
 
     def cat_ranges(self, paths, starts, ends, max_gap=None, on_error="return", **kwargs):

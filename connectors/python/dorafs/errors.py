@@ -22,6 +22,10 @@ class WorkerUnavailable(DoraError, ConnectionError):
         super().__init__(message, code, worker, transient=True)
 
 
+class InvalidRangeError(ValueError):
+    """A read that starts past the end of the file."""
+
+
 class VersionChanged(DoraError):
     """The file changed while it was being read: open it again to read the new version whole."""
 
@@ -37,7 +41,7 @@ def from_error_frame(code: int, message: str, worker: str, path: str) -> Excepti
             return IsADirectoryError(21, text, path)
         return ValueError(f"invalid Dora path '{path}': {text}")
     if code == 6:
-        return ValueError(f"invalid range of '{path}': {text}")
+        return InvalidRangeError(f"invalid range of '{path}': {text}")
     if code == 3:
         return PermissionError(13, f"the worker refused the token: {text}", path)
     if code == 13:

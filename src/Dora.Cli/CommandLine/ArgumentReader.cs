@@ -13,6 +13,9 @@ internal sealed class ArgumentReader(ParseResult result)
     /// <summary>The command's PATH argument.</summary>
     public string Path => result.GetValue<string>("PATH") ?? throw new UsageException("a path is required");
 
+    /// <summary>The paths of a command that takes several.</summary>
+    public string[] Paths => result.GetValue<string[]>("PATH") is { Length: > 0 } paths ? paths : throw new UsageException("a path is required");
+
     /// <summary>An optional argument of the command, or null.</summary>
     public string? Argument(string name) => result.GetValue<string?>(name);
 

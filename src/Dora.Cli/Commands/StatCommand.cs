@@ -6,12 +6,18 @@ using Dora.Core.Units;
 
 namespace Dora.Cli.Commands;
 
-/// <summary><c>dora stat PATH</c>: a file's status from its owner, with how much of it is cached there.</summary>
+/// <summary>
+/// <c>dora stat PATH...</c>: each file's status from its owner, with how much of it is cached there. With several paths
+/// and <c>--json</c>, one JSON object per path, one after another (the first error stops the command).
+/// </summary>
 internal static class StatCommand
 {
     public static Command Create()
     {
-        var command = new Command("stat", "a file's status and how much of it is cached on its owner") { CliOptions.Path("the file or directory") };
+        var command = new Command("stat", "a file's status and how much of it is cached on its owner")
+        {
+            new Argument<string[]>("PATH") { Description = "the files or directories", Arity = ArgumentArity.OneOrMore },
+        };
         CliOptions.AddTo(command, CliOptions.Flag("--json", "machine-readable output"));
         ClientSession.AddOptions(command);
         return command;
@@ -19,11 +25,26 @@ internal static class StatCommand
 
     public static async Task<int> RunAsync(ArgumentReader reader, CancellationToken cancellationToken)
     {
-        string path = reader.Path;
+        string[] paths = reader.Paths;
         bool json = reader.Flag("--json");
         var (registry, options) = ClientSession.Read(reader);
 
         await using var session = await ClientSession.ConnectAsync(registry, options, cancellationToken).ConfigureAwait(false);
+        for (int i = 0; i < paths.Length; i++)
+        {
+            if (i > 0 && !json)
+            {
+                Console.WriteLine();
+            }
+
+            await StatOneAsync(session, paths[i], json, cancellationToken).ConfigureAwait(false);
+        }
+
+        return 0;
+    }
+
+    private static async Task StatOneAsync(ConnectedClient session, string path, bool json, CancellationToken cancellationToken)
+    {
         StatReply stat = await session.Client.StatAsync(path, cancellationToken).ConfigureAwait(false);
         string owner = session.Client.Cluster.OwnerOf(stat.Path).Id;
         if (json)
@@ -41,7 +62,7 @@ internal static class StatCommand
                 writer.WriteString("owner", owner);
                 writer.WriteEndObject();
             });
-            return 0;
+            return;
         }
 
         double percent = stat.Length == 0 ? 100 : 100.0 * stat.CachedBytes / stat.Length;
@@ -53,6 +74,5 @@ internal static class StatCommand
               etag           {stat.ETag ?? "-"}
               cached         {stat.CachedBytes} bytes ({percent:0.#}%) on owner {owner}
             """));
-        return 0;
     }
 }
