@@ -36,11 +36,12 @@ install_deb etcd-client "the etcd RBAC tests" command -v etcdctl
 install_deb awscli "the S3 compatibility tests" test -x /usr/bin/aws
 install_deb python3-boto3 "the S3 compatibility tests" /usr/bin/python3 -c "import boto3"
 # The Python connector (connectors/python) runs on Debian's python3 with Debian's packages: its dependencies (fsspec,
-# xxhash), pytest, and pandas for the dora:// round trips through pd.read_csv.
+# xxhash), pytest, pandas for the dora:// round trips through pd.read_csv, and torch for DataLoaders over dora://.
 install_deb python3-fsspec "the Python connector" /usr/bin/python3 -c "import fsspec"
 install_deb python3-xxhash "the Python connector" /usr/bin/python3 -c "import xxhash"
 install_deb python3-pytest "the Python connector's tests" /usr/bin/python3 -c "import pytest"
 install_deb python3-pandas "the Python connector's pandas tests" /usr/bin/python3 -c "import pandas"
+install_deb python3-torch "the Python connector's DataLoader tests" /usr/bin/python3 -c "import torch"
 
 # npm packages the tests run, installed into tests/.tools (node and npm are required): s3rver, a real S3-compatible
 # server for the S3 tests; DuckDB and apache-arrow (JS), independent writers and readers of Parquet and Arrow files for

@@ -6,10 +6,11 @@ registers it too (for a checkout used without installing).
 
 import fsspec
 
+from ._load import load
 from .core import DoraFile, DoraFileSystem
 from .errors import DoraError, VersionChanged, WorkerUnavailable
 
 fsspec.register_implementation("dora", DoraFileSystem, clobber=True)
 
-__all__ = ["DoraFile", "DoraFileSystem", "DoraError", "VersionChanged", "WorkerUnavailable"]
+__all__ = ["DoraFile", "DoraFileSystem", "DoraError", "VersionChanged", "WorkerUnavailable", "load"]
 __version__ = "0.1.0"

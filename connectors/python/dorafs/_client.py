@@ -51,6 +51,11 @@ class DoraClient:
         self._checked = time.monotonic()
         _clients.append(self)
 
+    @property
+    def token(self) -> Optional[str]:
+        """The token presented to the workers (never printed)."""
+        return self._token
+
     # -- membership --------------------------------------------------------------------------------------------------
 
     @property

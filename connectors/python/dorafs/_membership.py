@@ -28,6 +28,7 @@ class Worker:
     http_uri: str
     tls: bool
     capacity_bytes: int = 0
+    flight_uri: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,26 +50,32 @@ def _nearest_cluster_file(start: pathlib.Path) -> Optional[pathlib.Path]:
     return None
 
 
-def seed_urls(registry: Optional[str]) -> List[str]:
-    """The worker HTTP URLs to ask for the membership, from the ``registry`` argument, ``$DORA_REGISTRY`` or the nearest
-    ``.dora/cluster.json`` (searched from the working directory up)."""
-    spec = registry or os.environ.get("DORA_REGISTRY")
-    if spec is None:
+def cluster_file(registry: Optional[str]) -> pathlib.Path:
+    """The cluster file ``registry`` names (a file or a folder holding ``.dora/cluster.json``), or the nearest one."""
+    if registry is None:
         found = _nearest_cluster_file(pathlib.Path.cwd())
         if found is None:
             raise FileNotFoundError(
                 "no Dora cluster given: pass registry= (a worker's HTTP URL or a .dora/cluster.json), set DORA_REGISTRY, "
                 "or run from a folder below one where `dora local` wrote .dora/cluster.json")
-        spec = str(found)
-    if spec.startswith(("http://", "https://")):
-        return [spec.rstrip("/")]
-    path = pathlib.Path(spec)
+        return found
+    path = pathlib.Path(registry)
     if path.is_dir():
         path = path / ".dora" / "cluster.json" if (path / ".dora").is_dir() else path / "cluster.json"
+    if not path.is_file():
+        raise FileNotFoundError(2, f"the cluster file '{path}' does not exist (registry is a worker's http:// URL or a cluster.json)", str(path))
+    return path
+
+
+def seed_urls(registry: Optional[str]) -> List[str]:
+    """The worker HTTP URLs to ask for the membership, from the ``registry`` argument, ``$DORA_REGISTRY`` or the nearest
+    ``.dora/cluster.json`` (searched from the working directory up)."""
+    spec = registry or os.environ.get("DORA_REGISTRY")
+    if spec is not None and spec.startswith(("http://", "https://")):
+        return [spec.rstrip("/")]
+    path = cluster_file(spec)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(2, f"the cluster file '{path}' does not exist (registry is a worker's http:// URL or a cluster.json)", str(path)) from None
     except ValueError as e:
         raise ValueError(f"the cluster file '{path}' is not JSON: {e}") from None
     urls = [w.get("httpUri") or f"http://{w['host']}:{w['httpPort']}" for w in document.get("workers", [])]
@@ -89,6 +96,7 @@ def parse(document: dict, capacity_weights: Optional[bool] = None) -> Membership
             http_uri=(record.get("httpUri") or f"http://{record['host']}:{record['httpPort']}").rstrip("/"),
             tls=bool(record.get("tls")),
             capacity_bytes=int(record.get("capacityBytes") or 0),
+            flight_uri=record.get("flightUri") or "",
         ))
     policy = document.get("hashPolicy") or "rendezvous"
     weighted = document.get("capacityWeights", False) if capacity_weights is None else capacity_weights
