@@ -14,6 +14,7 @@
 #     DORA_BENCH_CACHE=DIR puts the workers' caches on another device; DORA_BENCH_WORKERS=N (default 2)
 #   benchmarks/run.sh s3 [--object-mib 256] [--rounds 3]   (S3 cold/hot vs direct AWSSDK reads; installs s3rver with npm)
 #   benchmarks/run.sh loadprobe [--concurrency 8]   the storage engine's LOAD alone, no scheduler (diagnosis for P8)
+#   benchmarks/run.sh python [--file-mib 1024] [--seconds 5]   dorafs vs fsspec HTTPFileSystem vs the local file (issue 16)
 # The stream benchmark installs its baselines (iperf3, nginx-light) with apt-get when they are missing.
 # Work files go to benchmarks/.work (DORA_BENCH_DIR to move them); the restart benchmark needs pages x page-size of disk
 # twice over (4 GiB source + 4 GiB cache for the default million 4 KiB pages). DORA_READAHEAD sets the read-ahead
@@ -40,6 +41,15 @@ if [ "${1:-all}" = "load" ] && ! command -v fio >/dev/null 2>&1; then
 fi
 if { [ "${1:-all}" = "s3" ] || [ "${1:-all}" = "s3gateway" ]; } && [ ! -f tests/.tools/node_modules/s3rver/bin/s3rver.js ]; then
   npm install --prefix tests/.tools --no-audit --no-fund --silent s3rver@3.7.1 >/dev/null
+fi
+if [ "${1:-all}" = "python" ]; then
+  # dorafs vs fsspec's HTTPFileSystem vs the local file; needs the CLI built and Debian's fsspec, xxhash, aiohttp.
+  for package in python3-fsspec python3-xxhash python3-aiohttp; do
+    dpkg -s "$package" >/dev/null 2>&1 || { sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"; $sudo apt-get install -y -qq "$package" >/dev/null; }
+  done
+  dotnet build src/Dora.Cli -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary"
+  shift
+  exec /usr/bin/python3 benchmarks/python/dorafs_bench.py "$@"
 fi
 dotnet build benchmarks/Dora.Benchmarks -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary"
 /usr/bin/time -f "peak RSS (time -v): %M KiB, wall %e s" dotnet artifacts/bin/Dora.Benchmarks/release/Dora.Benchmarks.dll "${@:-all}"
