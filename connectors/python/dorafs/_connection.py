@@ -14,7 +14,7 @@ import socket
 import ssl
 import struct
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from . import _protocol as p
 from .errors import WorkerUnavailable, from_error_frame
@@ -45,6 +45,7 @@ class Connection:
         self.worker_id = worker_id
         self.pid = os.getpid()
         self.broken = False
+        self._in_frame = False
         self._next_id = 1
         try:
             raw = socket.create_connection((host, port), timeout=timeout)
@@ -140,9 +141,40 @@ class Connection:
         except ValueError as e:
             raise self._fail(e) from e
 
-    def read(self, requests: Sequence[ReadRequest]) -> None:
-        """Runs the READs, pipelined; each request ends with ``received`` bytes in ``into`` or with ``error`` set."""
+    def read(self, requests: Sequence[ReadRequest], stop: Optional[Callable[[], bool]] = None) -> None:
+        """Runs the READs, pipelined; each request ends with ``received`` bytes in ``into`` or with ``error`` set.
+
+        ``stop`` is asked after every frame: once it says True, the requests still running are cancelled (CANCEL) and
+        left unfinished. A caller interrupted mid-batch (KeyboardInterrupt, a timeout) cancels them the same way, so
+        the connection goes back to the pool in a known state.
+        """
         pending: dict = {}
+        try:
+            self._read(requests, pending, stop)
+        except BaseException:
+            if self._in_frame:
+                self.close()  # interrupted inside a frame: the stream's position is lost
+            elif pending and not self.broken:
+                self._cancel(pending)
+            raise
+        if pending and not self.broken:
+            self._cancel(pending)
+
+    def _cancel(self, pending: dict) -> None:
+        """Sends CANCEL for every pending request and reads until each has ended (END or ERROR), dropping its frames;
+        any trouble (or an interruption) closes the connection instead."""
+        try:
+            for request_id in pending:
+                self._sock.sendall(p.cancel(request_id))
+            while pending:
+                kind, flags, request_id, length = self._read_header()
+                self._skip(length)
+                if request_id in pending and (kind == p.ERROR or (kind == p.DATA and flags & p.END)):
+                    del pending[request_id]
+        except BaseException:
+            self.close()
+
+    def _read(self, requests: Sequence[ReadRequest], pending: dict, stop: Optional[Callable[[], bool]]) -> None:
         waiting: List[ReadRequest] = [r for r in requests if not r.done]
         waiting.reverse()
         try:
@@ -154,9 +186,11 @@ class Connection:
                     pending[request.request_id] = request
                     self._sock.sendall(p.read(request.request_id, request.path, request.offset, request.length, request.version))
                 kind, flags, request_id, length = self._read_header()
+                self._in_frame = True
                 request = pending.get(request_id)
                 if request is None:
                     self._skip(length)
+                    self._in_frame = False
                     continue
                 if kind == p.DATA:
                     if length < 8:
@@ -180,6 +214,9 @@ class Connection:
                     del pending[request_id]
                 else:
                     raise ValueError(f"frame type {kind:#x} in answer to a READ")
+                self._in_frame = False
+                if stop is not None and stop():
+                    return
         except (OSError, ValueError) as e:
             raise self._fail(e) from e
 

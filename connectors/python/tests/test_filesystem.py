@@ -201,3 +201,19 @@ def test_pandas_reads_csv_and_json_through_dora_urls(local_cluster):
     assert trips["fare"].sum() == pytest.approx(sum(i * 1.5 for i in range(5000)))
     rows = pd.read_json("dora://tables/trips.jsonl", lines=True, storage_options=options)
     assert len(rows) == 3000 and rows["ok"].sum() == 1500
+
+
+def test_a_batch_stopped_early_is_cancelled_and_the_connection_stays_usable(fs, local_cluster):
+    from dorafs._connection import ReadRequest
+    data = local_cluster["files"]["/data/big.bin"]
+    owner = fs.client.owners("/data/big.bin")[0]
+    with fs.client._connection(owner) as connection:
+        requests = [ReadRequest("/data/big.bin", i * (8 << 20), 8 << 20, memoryview(bytearray(8 << 20))) for i in range(4)]
+        frames = []
+        connection.read(requests, stop=lambda: frames.append(1) or len(frames) == 3)
+        assert not connection.broken
+        assert not all(r.done for r in requests)
+        # The cancelled requests' frames were drained: the next batch on this connection reads exact bytes.
+        again = ReadRequest("/data/big.bin", 5, 1 << 20, memoryview(bytearray(1 << 20)))
+        connection.read([again])
+        assert again.done and bytes(again.into) == data[5:5 + (1 << 20)]
