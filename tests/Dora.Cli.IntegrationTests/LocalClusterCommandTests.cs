@@ -62,6 +62,18 @@ public sealed class LocalClusterCommandTests : IAsyncLifetime, IDisposable
             Assert.Equal(_big.Length, stat.RootElement.GetProperty("length").GetInt64());
             Assert.StartsWith("w-", stat.RootElement.GetProperty("owner").GetString(), StringComparison.Ordinal);
         }
+
+        // Several paths: one JSON object each, in the order given.
+        string several = await DoraAsync("stat", "/nested/small.txt", "/big.bin", "--json");
+        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(several), new JsonReaderOptions { AllowMultipleValues = true });
+        var paths = new List<string>();
+        while (reader.Read())
+        {
+            using JsonDocument document = JsonDocument.ParseValue(ref reader);
+            paths.Add(document.RootElement.GetProperty("path").GetString()!);
+        }
+
+        Assert.Equal(["/nested/small.txt", "/big.bin"], paths);
     }
 
     [Fact]
