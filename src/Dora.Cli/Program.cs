@@ -69,6 +69,8 @@ internal static class Program
             (JobsCommand.Create(), JobsCommand.RunAsync),
             (InvalidateCommand.Create(), InvalidateCommand.RunAsync),
             (EvictCommand.Create(), EvictCommand.RunAsync),
+            (MountCommand.Create(), MountCommand.RunAsync),
+            (UmountCommand.Create(), UmountCommand.RunAsync),
         })
         {
             command.SetAction(Run(run));

@@ -1,0 +1,133 @@
+using System.Runtime.InteropServices;
+
+namespace Dora.Fuse.Kernel;
+
+/// <summary>
+/// <c>/dev/fuse</c> and the mount(2) that ties it to a mount point. Requests are read whole, one per read(2); replies are
+/// written whole, one per write(2) (the kernel takes each write as one message, so threads may write concurrently).
+/// </summary>
+internal sealed partial class FuseDevice : IDisposable
+{
+    private const int ReadWrite = 2;
+    private const int CloseOnExec = 0x80000;
+    private const ulong MountReadOnly = 1;
+    private const ulong MountNoSuid = 2;
+    private const ulong MountNoDev = 4;
+    private const int DetachUnmount = 2;
+
+    private int _fd;
+
+    private FuseDevice(int fd, string mountPoint)
+    {
+        _fd = fd;
+        MountPoint = mountPoint;
+    }
+
+    public string MountPoint { get; }
+
+    /// <summary>Opens <c>/dev/fuse</c> and mounts it read-only at <paramref name="mountPoint"/>.</summary>
+    /// <exception cref="IOException">No <c>/dev/fuse</c>, not permitted (mounting needs root or CAP_SYS_ADMIN), or the mount failed; the message says which.</exception>
+    public static FuseDevice Mount(string mountPoint, uint uid, uint gid, bool allowOther, int maxRead)
+    {
+        int fd = Open("/dev/fuse", ReadWrite | CloseOnExec, 0);
+        if (fd < 0)
+        {
+            int error = Marshal.GetLastPInvokeError();
+            throw new IOException(error == Errno.ENOENT
+                ? "/dev/fuse does not exist: load the fuse module (modprobe fuse) or, in a container, pass the device (--device /dev/fuse)"
+                : $"cannot open /dev/fuse: {Marshal.GetPInvokeErrorMessage(error)}");
+        }
+
+        string options = $"fd={fd},rootmode=40000,user_id={uid},group_id={gid},max_read={maxRead},default_permissions{(allowOther ? ",allow_other" : string.Empty)}";
+        if (MountSystemCall("dora", mountPoint, "fuse.dora", MountReadOnly | MountNoSuid | MountNoDev, options) != 0)
+        {
+            int error = Marshal.GetLastPInvokeError();
+            Close(fd);
+            throw new IOException(error == 1
+                ? $"mounting at {mountPoint} is not permitted: dora mount needs root (or CAP_SYS_ADMIN) to call mount(2)"
+                : $"mounting at {mountPoint} failed: {Marshal.GetPInvokeErrorMessage(error)}");
+        }
+
+        return new FuseDevice(fd, mountPoint);
+    }
+
+    /// <summary>Reads one request into <paramref name="buffer"/>; 0 once the file system is unmounted.</summary>
+    public int Read(Span<byte> buffer)
+    {
+        while (true)
+        {
+            int fd = Volatile.Read(ref _fd);
+            if (fd < 0)
+            {
+                return 0;
+            }
+
+            nint read = ReadSystemCall(fd, ref MemoryMarshal.GetReference(buffer), (nuint)buffer.Length);
+            if (read >= 0)
+            {
+                return (int)read;
+            }
+
+            int error = Marshal.GetLastPInvokeError();
+            if (error is Errno.EINTR or Errno.EAGAIN or Errno.ENOENT)
+            {
+                continue; // interrupted, or the request was withdrawn before it was read
+            }
+
+            if (error == Errno.ENODEV)
+            {
+                return 0; // unmounted
+            }
+
+            throw new IOException($"reading /dev/fuse failed: {Marshal.GetPInvokeErrorMessage(error)}");
+        }
+    }
+
+    /// <summary>Writes one reply; false when the kernel no longer wants it (the request was interrupted, or the mount is gone).</summary>
+    public bool Write(ReadOnlySpan<byte> reply)
+    {
+        int fd = Volatile.Read(ref _fd);
+        return fd >= 0 && WriteSystemCall(fd, ref MemoryMarshal.GetReference(reply), (nuint)reply.Length) == reply.Length;
+    }
+
+    /// <summary>Detaches the mount (lazily, so open files do not hold it up).</summary>
+    public static bool Unmount(string mountPoint, out string? problem)
+    {
+        if (Umount2(mountPoint, DetachUnmount) == 0)
+        {
+            problem = null;
+            return true;
+        }
+
+        problem = Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());
+        return false;
+    }
+
+    public void Dispose()
+    {
+        int fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd >= 0)
+        {
+            Unmount(MountPoint, out _);
+            Close(fd);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static partial nint ReadSystemCall(int fd, ref byte buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static partial nint WriteSystemCall(int fd, ref byte buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MountSystemCall(string source, string target, string type, ulong flags, string data);
+
+    [LibraryImport("libc", EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Umount2(string target, int flags);
+}
