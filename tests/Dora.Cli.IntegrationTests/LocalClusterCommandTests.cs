@@ -237,4 +237,45 @@ public sealed class LocalClusterCommandTests : IAsyncLifetime, IDisposable
         Assert.Equal(2, code);
         Assert.Contains("no cluster found", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Mount_refuses_a_missing_or_non_empty_mount_point_naming_it()
+    {
+        (int missing, string missingOutput) = await DoraProcess.RunAsync(_directory.Path, "mount", _directory.Combine("no-such-dir"));
+        Assert.Equal(1, missing);
+        Assert.Contains("does not exist", missingOutput, StringComparison.Ordinal);
+        (int full, string fullOutput) = await DoraProcess.RunAsync(_directory.Path, "mount", _directory.Combine("data"));
+        Assert.Equal(1, full);
+        Assert.Contains("is not empty", fullOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Mount_serves_the_cluster_until_sigterm_and_umount_detaches_a_stale_mount()
+    {
+        string mountPoint = Directory.CreateDirectory(_directory.Combine("mnt")).FullName;
+        await using (DoraProcess mount = DoraProcess.Start(_directory.Path, "mount", mountPoint))
+        {
+            await mount.WaitForOutputAsync("Ctrl+C to unmount");
+            Assert.Equal(_big, await File.ReadAllBytesAsync(Path.Combine(mountPoint, "big.bin")));
+            await mount.TerminateAsync();
+            Assert.Equal(0, await mount.WaitForExitAsync());
+        }
+
+        Assert.False(Dora.Fuse.FuseMounts.IsDoraMount(mountPoint), "SIGTERM left the mount behind");
+
+        // A mount whose process was killed stays in the mount table, every access failing, until dora umount.
+        await using (DoraProcess mount = DoraProcess.Start(_directory.Path, "mount", mountPoint))
+        {
+            await mount.WaitForOutputAsync("Ctrl+C to unmount");
+            mount.Kill9();
+            await mount.WaitForExitAsync();
+        }
+
+        Assert.True(Dora.Fuse.FuseMounts.IsDoraMount(mountPoint));
+        Assert.Contains("detached", await DoraAsync("umount", mountPoint), StringComparison.Ordinal);
+        Assert.False(Dora.Fuse.FuseMounts.IsDoraMount(mountPoint));
+        (int again, string againOutput) = await DoraProcess.RunAsync(_directory.Path, "umount", mountPoint);
+        Assert.Equal(1, again);
+        Assert.Contains("nothing of Dora is mounted", againOutput, StringComparison.Ordinal);
+    }
 }
