@@ -18,7 +18,12 @@ internal sealed class DirectoryReader(string path, int pageSize) : IDisposable
     private string? _next;
     private bool _started;
 
-    public async Task<int> FillAsync(DoraClient client, NodeTable nodes, ulong self, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the entries from <paramref name="offset"/> on that fit: <c>fuse_dirent</c>s, or with
+    /// <paramref name="plus"/> (READDIRPLUS) <c>fuse_direntplus</c>es, each entry's attributes from the listing and
+    /// counted as a lookup, which spares the kernel a LOOKUP per name.
+    /// </summary>
+    public async Task<int> FillAsync(DoraClient client, NodeTable nodes, ulong self, long offset, Memory<byte> destination, bool plus, Func<ulong, ListEntry, FuseStructs.Attributes> attributes, TimeSpan valid, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -31,9 +36,16 @@ internal sealed class DirectoryReader(string path, int pageSize) : IDisposable
                 {
                     ReadOnlySpan<byte> dots = index == 0 ? "."u8 : ".."u8;
                     ulong inode = index == 0 ? self : NodeTable.RootInode;
-                    if (!Fits(destination.Length - written, dots.Length))
+                    if (!Fits(destination.Length - written, dots.Length, plus))
                     {
                         return written;
+                    }
+
+                    if (plus)
+                    {
+                        // The kernel links neither . nor ..: no attributes, no lookup to count.
+                        destination.Span.Slice(written, FuseStructs.EntryOutSize).Clear();
+                        written += FuseStructs.EntryOutSize;
                     }
 
                     written += FuseStructs.WriteDirent(destination.Span[written..], inode, (ulong)index + 1, isDirectory: true, dots);
@@ -58,13 +70,25 @@ internal sealed class DirectoryReader(string path, int pageSize) : IDisposable
 
                 ListEntry entry = _page[(int)(index - _pageStart)];
                 byte[] name = Encoding.UTF8.GetBytes(entry.Name);
-                if (!Fits(destination.Length - written, name.Length))
+                if (!Fits(destination.Length - written, name.Length, plus))
                 {
                     return written;
                 }
 
                 string child = path == "/" ? "/" + entry.Name : path + "/" + entry.Name;
-                written += FuseStructs.WriteDirent(destination.Span[written..], nodes.Peek(child), (ulong)index + 1, entry.IsDirectory, name);
+                ulong childInode;
+                if (plus)
+                {
+                    childInode = nodes.Lookup(child);
+                    FuseStructs.WriteEntryOut(destination.Span[written..], attributes(childInode, entry), valid);
+                    written += FuseStructs.EntryOutSize;
+                }
+                else
+                {
+                    childInode = nodes.Peek(child);
+                }
+
+                written += FuseStructs.WriteDirent(destination.Span[written..], childInode, (ulong)index + 1, entry.IsDirectory, name);
                 index++;
             }
         }
@@ -76,7 +100,7 @@ internal sealed class DirectoryReader(string path, int pageSize) : IDisposable
 
     public void Dispose() => _lock.Dispose();
 
-    private static bool Fits(int room, int nameBytes) => FuseStructs.DirentSize(nameBytes) <= room;
+    private static bool Fits(int room, int nameBytes, bool plus) => FuseStructs.DirentSize(nameBytes) + (plus ? FuseStructs.EntryOutSize : 0) <= room;
 
     private async Task LoadAsync(DoraClient client, string? after, long start, CancellationToken cancellationToken)
     {

@@ -190,7 +190,9 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
             case FuseOpcode.OpenDir:
                 return OpenDirAsync(header, cancellationToken);
             case FuseOpcode.ReadDir:
-                return ReadDirAsync(header, body, cancellationToken);
+                return ReadDirAsync(header, body, plus: false, cancellationToken);
+            case FuseOpcode.ReadDirPlus:
+                return ReadDirAsync(header, body, plus: true, cancellationToken);
             case FuseOpcode.ReleaseDir:
                 if (_directories.TryRemove(BinaryPrimitives.ReadUInt64LittleEndian(body.Span), out DirectoryReader? released))
                 {
@@ -262,7 +264,7 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
             return;
         }
 
-        uint wanted = FuseStructs.AsyncRead | FuseStructs.MaxPages | FuseStructs.ParallelDirOps
+        uint wanted = FuseStructs.AsyncRead | FuseStructs.MaxPages | FuseStructs.ParallelDirOps | FuseStructs.DoReadDirPlus | FuseStructs.ReadDirPlusAuto
             | (_options.Consistency == ConsistencyMode.Ttl ? FuseStructs.AutoInvalData : 0);
         Span<byte> reply = stackalloc byte[FuseStructs.OutHeaderSize + FuseStructs.InitOutSize];
         reply.Clear();
@@ -379,7 +381,7 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
         Reply(header.Unique, reply);
     }
 
-    private async Task ReadDirAsync(FuseStructs.InHeader header, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    private async Task ReadDirAsync(FuseStructs.InHeader header, ReadOnlyMemory<byte> body, bool plus, CancellationToken cancellationToken)
     {
         // struct fuse_read_in, as for READ: fh, offset (where to resume: 0, or an entry's off), size (bytes of dirents).
         ulong handle = BinaryPrimitives.ReadUInt64LittleEndian(body.Span);
@@ -394,7 +396,7 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
         byte[] reply = ArrayPool<byte>.Shared.Rent(FuseStructs.OutHeaderSize + size);
         try
         {
-            int written = await directory.FillAsync(_client, _nodes, header.NodeId, offset, reply.AsMemory(FuseStructs.OutHeaderSize, size), cancellationToken).ConfigureAwait(false);
+            int written = await directory.FillAsync(_client, _nodes, header.NodeId, offset, reply.AsMemory(FuseStructs.OutHeaderSize, size), plus, AttributesOf, _options.AttributeLifetime, cancellationToken).ConfigureAwait(false);
             Reply(header.Unique, reply.AsSpan(0, FuseStructs.OutHeaderSize + written));
         }
         finally
@@ -452,8 +454,13 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
         return Encoding.UTF8.GetString(end < 0 ? body : body[..end]);
     }
 
-    private FuseStructs.Attributes AttributesOf(ulong inode, StatReply status) =>
-        new(inode, status.IsDirectory, status.IsDirectory ? 0 : status.Length, status.LastModified, status.IsDirectory ? 0x16Du : 0x124u, _options.Uid, _options.Gid);
+    private FuseStructs.Attributes AttributesOf(ulong inode, StatReply status) => Attributes(inode, status.IsDirectory, status.Length, status.LastModified);
+
+    private FuseStructs.Attributes AttributesOf(ulong inode, ListEntry entry) => Attributes(inode, entry.IsDirectory, entry.Length, entry.LastModified);
+
+    // Files 0444, directories 0555: read-only for everyone the mount lets in.
+    private FuseStructs.Attributes Attributes(ulong inode, bool isDirectory, long length, DateTimeOffset modified) =>
+        new(inode, isDirectory, isDirectory ? 0 : length, modified, isDirectory ? 0x16Du : 0x124u, _options.Uid, _options.Gid);
 
     private int ErrnoOf(Exception error, FuseStructs.InHeader header)
     {
