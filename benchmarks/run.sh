@@ -15,6 +15,7 @@
 #   benchmarks/run.sh s3 [--object-mib 256] [--rounds 3]   (S3 cold/hot vs direct AWSSDK reads; installs s3rver with npm)
 #   benchmarks/run.sh loadprobe [--concurrency 8]   the storage engine's LOAD alone, no scheduler (diagnosis for P8)
 #   benchmarks/run.sh python [--file-mib 1024] [--seconds 5]   dorafs vs fsspec HTTPFileSystem vs the local file (issue 16)
+#   benchmarks/run.sh fuse [--file-mib 1024] [--seconds 5]     dora mount vs the folder vs bindfs vs dora cat (issue 17; root)
 # The stream benchmark installs its baselines (iperf3, nginx-light) with apt-get when they are missing.
 # Work files go to benchmarks/.work (DORA_BENCH_DIR to move them); the restart benchmark needs pages x page-size of disk
 # twice over (4 GiB source + 4 GiB cache for the default million 4 KiB pages). DORA_READAHEAD sets the read-ahead
@@ -41,6 +42,15 @@ if [ "${1:-all}" = "load" ] && ! command -v fio >/dev/null 2>&1; then
 fi
 if { [ "${1:-all}" = "s3" ] || [ "${1:-all}" = "s3gateway" ]; } && [ ! -f tests/.tools/node_modules/s3rver/bin/s3rver.js ]; then
   npm install --prefix tests/.tools --no-audit --no-fund --silent s3rver@3.7.1 >/dev/null
+fi
+if [ "${1:-all}" = "fuse" ]; then
+  # fio over dora mount vs the folder vs bindfs vs dora cat; needs root (mounts) and Debian's fio and bindfs.
+  for package in fio bindfs; do
+    command -v "$package" >/dev/null 2>&1 || { sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"; $sudo apt-get install -y -qq "$package" >/dev/null; }
+  done
+  dotnet build src/Dora.Cli -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary"
+  shift
+  exec /usr/bin/python3 benchmarks/fuse/fuse_bench.py "$@"
 fi
 if [ "${1:-all}" = "python" ]; then
   # dorafs vs fsspec's HTTPFileSystem vs the local file; needs the CLI built and Debian's fsspec, xxhash, aiohttp.
