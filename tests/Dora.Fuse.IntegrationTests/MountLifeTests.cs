@@ -79,4 +79,41 @@ public sealed class MountLifeTests
         File.WriteAllText(Path.Combine(cluster.Source, "..", "loader.py"), script);
         Assert.Equal("ok\n", await cluster.MustAsync("/usr/bin/python3 \"$SRC/../loader.py\" \"$MNT/train\"", TimeSpan.FromMinutes(3)));
     }
+
+    [Fact]
+    public async Task A_reader_interrupted_while_its_read_waits_gets_out_at_once_and_the_mount_keeps_serving()
+    {
+        await using MountedCluster cluster = await MountedCluster.StartAsync(2, ufs => TestFiles.Write(Path.Combine(ufs, "slow.bin"), 3 << 20, 9));
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        foreach (CountingUnderStorage storage in cluster.Storages)
+        {
+            storage.ReadGate = gate;
+        }
+
+        try
+        {
+            int before = cluster.UfsReads;
+            var start = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3", ["-c", "import sys; open(sys.argv[1], 'rb', buffering=0).read(4096)", Path.Combine(cluster.MountPoint, "slow.bin")]);
+            using var reader = System.Diagnostics.Process.Start(start)!;
+            while (cluster.UfsReads == before)
+            {
+                await Task.Delay(10);
+            }
+
+            // The read is stuck in the source; SIGINT makes the kernel send INTERRUPT, answered EINTR, and Python's
+            // KeyboardInterrupt ends the process while the source is still blocked.
+            Assert.Equal(0, Kill(reader.Id, 2));
+            await reader.WaitForExitAsync().WaitAsync(TestTimeouts.Default);
+            Assert.NotEqual(0, reader.ExitCode);
+        }
+        finally
+        {
+            gate.TrySetResult();
+        }
+
+        Assert.Equal((await cluster.MustAsync("sha256sum < \"$SRC/slow.bin\"")).Trim(), (await cluster.MustAsync("sha256sum < \"$MNT/slow.bin\"")).Trim());
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 }
