@@ -287,7 +287,21 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
         string parent = PathOf(header.NodeId);
         string name = NameOf(body.Span);
         string path = parent == "/" ? "/" + name : parent + "/" + name;
-        StatReply status = await _client.StatAsync(path, cancellationToken).ConfigureAwait(false);
+        StatReply status;
+        try
+        {
+            status = await _client.StatAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DoraFileNotFoundException) when (_options.AttributeLifetime > TimeSpan.Zero)
+        {
+            // A negative entry (node id 0) the kernel keeps for the attribute lifetime: probes of missing names (import
+            // paths, config search) stop reaching the workers.
+            var negative = new byte[FuseStructs.OutHeaderSize + FuseStructs.EntryOutSize];
+            FuseStructs.WriteEntryOut(negative.AsSpan(FuseStructs.OutHeaderSize), new FuseStructs.Attributes(0, false, 0, DateTimeOffset.UnixEpoch, 0, 0, 0), _options.AttributeLifetime);
+            Reply(header.Unique, negative);
+            return;
+        }
+
         ulong inode = _nodes.Lookup(path);
         Span<byte> reply = stackalloc byte[FuseStructs.OutHeaderSize + FuseStructs.EntryOutSize];
         FuseStructs.WriteEntryOut(reply[FuseStructs.OutHeaderSize..], AttributesOf(inode, status), _options.AttributeLifetime);
