@@ -74,6 +74,19 @@ def _point_count(relative_weight: float, per_unit: int) -> int:
     return max(1, int(math.floor(relative_weight * per_unit + 0.5)))
 
 
+def _distinct_walk(owners: Sequence[int], start: int, wanted: int, found: Optional[List[int]] = None) -> List[int]:
+    """Distinct owners met walking ``owners`` circularly from ``start`` (after those already ``found``)."""
+    result = list(found or [])
+    index = start
+    for _ in range(len(owners)):
+        if len(result) >= wanted:
+            break
+        if owners[index] not in result:
+            result.append(owners[index])
+        index = 0 if index + 1 == len(owners) else index + 1
+    return result
+
+
 class _PointRing:
     """Points on the 64-bit circle, each owned by a member index, ordered by position then member index."""
 
@@ -87,16 +100,7 @@ class _PointRing:
         return 0 if index == len(self.positions) else index
 
     def collect_distinct(self, start: int, wanted: int, found: Optional[List[int]] = None) -> List[int]:
-        owners = list(found or [])
-        index = start
-        for _ in range(len(self.positions)):
-            if len(owners) >= wanted:
-                break
-            owner = self.owners[index]
-            if owner not in owners:
-                owners.append(owner)
-            index = 0 if index + 1 == len(self.positions) else index + 1
-        return owners
+        return _distinct_walk(self.owners, start, wanted, found)
 
     @staticmethod
     def with_virtual_nodes(members: Sequence[Member], per_unit: int) -> "_PointRing":
@@ -288,17 +292,7 @@ class _Maglev(Placement):
         return self.table[reduce(position, len(self.table))]
 
     def owner_indexes(self, position: int, count: int) -> List[int]:
-        wanted = min(count, len(self.members))
-        index = reduce(position, len(self.table))
-        owners: List[int] = []
-        for _ in range(len(self.table)):
-            if len(owners) >= wanted:
-                break
-            owner = self.table[index]
-            if owner not in owners:
-                owners.append(owner)
-            index = 0 if index + 1 == len(self.table) else index + 1
-        return owners
+        return _distinct_walk(self.table, reduce(position, len(self.table)), min(count, len(self.members)))
 
 
 class _BoundedLoad(Placement):
