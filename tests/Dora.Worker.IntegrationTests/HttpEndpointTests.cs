@@ -219,7 +219,7 @@ public sealed class HttpEndpointTests : IAsyncLifetime, IDisposable
         Assert.True(
             values["dora_ufs_read_bytes_total"] == _file.Length,
             $"{values["dora_ufs_read_bytes_total"]} bytes read from the under storage for a file of {_file.Length}: "
-            + string.Join(", ", values.Where(v => v.Key.StartsWith("dora_cache", StringComparison.Ordinal) || v.Key.StartsWith("dora_ufs", StringComparison.Ordinal)).Select(v => $"{v.Key}={v.Value}")));
+            + string.Join(", ", values.Where(v => v.Key.StartsWith("dora_cache", StringComparison.Ordinal) || v.Key.StartsWith("dora_ufs", StringComparison.Ordinal) || v.Key.StartsWith("dora_page", StringComparison.Ordinal)).Select(v => $"{v.Key}={v.Value}")));
         Assert.Equal(8, values["dora_cache_hits_total"] + values["dora_cache_misses_total"]);
         Assert.True(values["dora_cache_hits_total"] >= 3);
         Assert.Equal(_file.Length + (4 * 4096), values["dora_cache_used_bytes"]);
