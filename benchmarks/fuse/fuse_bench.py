@@ -135,9 +135,9 @@ def main():
         finally:
             subprocess.run(["umount", str(bind)], stderr=subprocess.DEVNULL)
             if mount is not None:
-                os.killpg(mount.pid, signal.SIGINT)
+                os.killpg(mount.pid, signal.SIGTERM)
                 mount.wait(timeout=60)
-            os.killpg(local.pid, signal.SIGINT)
+            os.killpg(local.pid, signal.SIGTERM)
             local.wait(timeout=60)
 
 

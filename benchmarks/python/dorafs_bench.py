@@ -124,7 +124,7 @@ def main():
                 for name, mibs, cpu in results:
                     print(f"| {name} | {mibs:.0f} | {mibs / local_mibs:.2f} | {mibs / http_mibs:.2f} | {cpu:.2f} |")
         finally:
-            os.killpg(process.pid, signal.SIGINT)
+            os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=60)
 
 

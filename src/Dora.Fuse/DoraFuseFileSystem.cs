@@ -37,8 +37,10 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
     private readonly TaskCompletionSource _destroyed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Thread> _readers = [];
     private FuseDevice? _device;
+    private ReadAround? _readAround;
     private long _nextHandle;
     private long _requests;
+    private long _reads;
     private long _readBytes;
 
     public DoraFuseFileSystem(DoraClient client, FuseMountOptions options, ILogger logger)
@@ -52,8 +54,8 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
     /// <summary>Completes when the kernel ends the session (unmounted by anyone, or DESTROY).</summary>
     public Task Completion => _destroyed.Task;
 
-    /// <summary>Requests served so far and file bytes returned, for the status line.</summary>
-    public (long Requests, long Bytes, int Inodes) Counters => (Interlocked.Read(ref _requests), Interlocked.Read(ref _readBytes), _nodes.Count);
+    /// <summary>What was served so far, for the status line.</summary>
+    public FuseCounters Counters => new(Interlocked.Read(ref _requests), Interlocked.Read(ref _reads), Interlocked.Read(ref _readBytes), _readAround?.PushedBytes ?? 0, _nodes.Count);
 
     /// <summary>Checks the mount point, mounts and starts serving.</summary>
     /// <exception cref="IOException">The mount point is missing, not a directory or not empty, or the mount failed.</exception>
@@ -73,6 +75,11 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
         }
 
         _device = FuseDevice.Mount(mountPoint, _options.Uid, _options.Gid, _options.AllowOther, _options.MaxRead);
+        if (_options.ReadAround > 0 && _options.Consistency != ConsistencyMode.Always)
+        {
+            _readAround = new ReadAround(_device, _nodes, _options.ReadAround, _options.MaxReadAroundWindows);
+        }
+
         for (int i = 0; i < Math.Max(1, _options.ReaderThreads); i++)
         {
             var thread = new Thread(ReadRequests) { IsBackground = true, Name = $"dora-fuse-{i}" };
@@ -337,11 +344,13 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
 
         ulong handle = (ulong)Interlocked.Increment(ref _nextHandle);
         _files[handle] = new OpenFile(path, status.ETag, status.Length);
+        // ttl: what the kernel caches of the file stays when the version is the one its cache was filled from.
+        bool unchanged = Announce(header.NodeId, status) == VersionChange.Unchanged;
         uint openFlags = _options.Consistency switch
         {
             ConsistencyMode.Immutable => FuseStructs.FopenKeepCache,
             ConsistencyMode.Always => FuseStructs.FopenDirectIo,
-            _ => 0,
+            _ => unchanged ? FuseStructs.FopenKeepCache : 0,
         };
         Span<byte> reply = stackalloc byte[FuseStructs.OutHeaderSize + FuseStructs.OpenOutSize];
         reply.Clear();
@@ -362,7 +371,21 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
             return;
         }
 
+        Interlocked.Increment(ref _reads);
         int wanted = (int)Math.Clamp(file.Length - offset, 0, size);
+        if (wanted > 0 && !file.Continues(offset, wanted) && _readAround is not null && _readAround.Covers(offset, wanted)
+            && _readAround.TryJoin(header.NodeId, file.Version, file.Length, offset, (start, window, ct) => _client.ReadAsync(file.Path, start, window, file.Version, ct)) is { } around)
+        {
+            using (around)
+            {
+                ReadOnlyMemory<byte> bytes = await around.BytesAsync(cancellationToken).ConfigureAwait(false);
+                int from = (int)(offset - around.Start);
+                ReplyFrom(header.Unique, bytes.Span.Slice(from, Math.Clamp(bytes.Length - from, 0, wanted)));
+            }
+
+            return;
+        }
+
         byte[] reply = ArrayPool<byte>.Shared.Rent(FuseStructs.OutHeaderSize + wanted);
         try
         {
@@ -468,9 +491,37 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
         return Encoding.UTF8.GetString(end < 0 ? body : body[..end]);
     }
 
-    private FuseStructs.Attributes AttributesOf(ulong inode, StatReply status) => Attributes(inode, status.IsDirectory, status.Length, status.LastModified);
+    private FuseStructs.Attributes AttributesOf(ulong inode, StatReply status)
+    {
+        Announce(inode, status);
+        return Attributes(inode, status.IsDirectory, status.Length, status.LastModified);
+    }
 
-    private FuseStructs.Attributes AttributesOf(ulong inode, ListEntry entry) => Attributes(inode, entry.IsDirectory, entry.Length, entry.LastModified);
+    private FuseStructs.Attributes AttributesOf(ulong inode, ListEntry entry)
+    {
+        Announce(inode, entry.IsDirectory, entry.ETag);
+        return Attributes(inode, entry.IsDirectory, entry.Length, entry.LastModified);
+    }
+
+    private VersionChange Announce(ulong inode, StatReply status) => Announce(inode, status.IsDirectory, status.ETag);
+
+    // Called before the kernel hears of a file's attributes. A file whose content changed may keep its size and mtime,
+    // which is all the kernel compares before it keeps cached bytes: so a changed version drops them here.
+    private VersionChange Announce(ulong inode, bool isDirectory, string? version)
+    {
+        if (isDirectory)
+        {
+            return VersionChange.Unknown;
+        }
+
+        VersionChange change = _nodes.RecordVersion(inode, version);
+        if (change == VersionChange.Changed && _options.Consistency != ConsistencyMode.Always)
+        {
+            _device?.InvalidateData(inode);
+        }
+
+        return change;
+    }
 
     // Files 0444, directories 0555: read-only for everyone the mount lets in.
     private FuseStructs.Attributes Attributes(ulong inode, bool isDirectory, long length, DateTimeOffset modified) =>
@@ -501,6 +552,22 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
         _device!.Write(reply);
     }
 
+    // A reply of bytes held elsewhere: copied once behind a header (the device takes one buffer per reply).
+    private void ReplyFrom(ulong unique, ReadOnlySpan<byte> bytes)
+    {
+        byte[] reply = ArrayPool<byte>.Shared.Rent(FuseStructs.OutHeaderSize + bytes.Length);
+        try
+        {
+            bytes.CopyTo(reply.AsSpan(FuseStructs.OutHeaderSize));
+            Interlocked.Add(ref _readBytes, bytes.Length);
+            Reply(unique, reply.AsSpan(0, FuseStructs.OutHeaderSize + bytes.Length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(reply);
+        }
+    }
+
     private void ReplyEmpty(ulong unique) => ReplyError(unique, 0);
 
     private void ReplyError(ulong unique, int errno)
@@ -513,6 +580,8 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
     /// <summary>Unmounts (if still mounted) and stops serving.</summary>
     public ValueTask DisposeAsync()
     {
+        // Pushes first: one may wait for a page the kernel holds for a READ, which is only answered while mounted.
+        _readAround?.Dispose();
         _device?.Dispose();
         _destroyed.TrySetResult();
         foreach (Thread reader in _readers)
@@ -524,7 +593,17 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private sealed record OpenFile(string Path, string? Version, long Length);
+    private sealed record OpenFile(string Path, string? Version, long Length)
+    {
+        private long _nextOffset = -1;
+
+        /// <summary>
+        /// Notes a READ and says whether it continues the one before on this handle: the kernel's read-ahead reads a
+        /// sequential reader's file in contiguous READs, which read-around would only duplicate.
+        /// </summary>
+        public bool Continues(long offset, int length) => Interlocked.Exchange(ref _nextOffset, offset + length) == offset;
+    }
 
     private sealed class StaleInodeException(ulong inode) : Exception($"inode {inode} is not known (forgotten)");
 }
+

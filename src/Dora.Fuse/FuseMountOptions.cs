@@ -34,6 +34,17 @@ public sealed record FuseMountOptions
     /// <summary>Requests served at once (reads in flight to the workers): 64; further ones wait.</summary>
     public int MaxConcurrentRequests { get; init; } = 64;
 
+    /// <summary>
+    /// Read-around window: a READ smaller than this that misses the kernel's page cache fetches the whole aligned
+    /// window from the worker and hands it to the kernel's page cache, so nearby small reads never leave the kernel.
+    /// Default 1 MiB (one worker page, which the worker reads whole anyway); 0 turns it off. Not used in the
+    /// <c>always</c> mode, which caches nothing.
+    /// </summary>
+    public int ReadAround { get; init; } = 1 << 20;
+
+    /// <summary>Read-around windows held at once (fetching, or waiting to be handed to the kernel): 32, so at most 32 MiB.</summary>
+    public int MaxReadAroundWindows { get; init; } = 32;
+
     /// <summary>Entries fetched per listing page from the workers while a directory is read.</summary>
     public int ListingPage { get; init; } = 1000;
 

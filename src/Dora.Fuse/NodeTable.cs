@@ -15,6 +15,7 @@ internal sealed class NodeTable
     private readonly Lock _lock = new();
     private readonly Dictionary<ulong, Node> _byInode = [];
     private readonly Dictionary<string, ulong> _byPath = new(StringComparer.Ordinal);
+    private long _versionChanges;
 
     public NodeTable()
     {
@@ -110,12 +111,72 @@ internal sealed class NodeTable
         }
     }
 
+    /// <summary>
+    /// Counts every change of a known file's version; read before and after pushing bytes into the kernel's page cache
+    /// to learn whether a newer version was announced meanwhile.
+    /// </summary>
+    public long VersionChanges => Interlocked.Read(ref _versionChanges);
+
+    /// <summary>
+    /// Records the version (ETag) of a file the kernel is about to be told about, and says how it compares with the one
+    /// recorded before. Call before writing the reply that carries the new attributes. A null version (the under
+    /// storage gave none) never counts as unchanged.
+    /// </summary>
+    public VersionChange RecordVersion(ulong inode, string? version)
+    {
+        lock (_lock)
+        {
+            if (!_byInode.TryGetValue(inode, out Node? node))
+            {
+                return VersionChange.Unknown;
+            }
+
+            if (version is not null && node.Version == version)
+            {
+                return VersionChange.Unchanged;
+            }
+
+            VersionChange change = node.Version is null ? VersionChange.First : VersionChange.Changed;
+            node.Version = version;
+            Interlocked.Increment(ref _versionChanges);
+            return change;
+        }
+    }
+
+    /// <summary>The version last recorded for an inode, or null (unknown inode, or no version known).</summary>
+    public string? VersionOf(ulong inode)
+    {
+        lock (_lock)
+        {
+            return _byInode.TryGetValue(inode, out Node? node) ? node.Version : null;
+        }
+    }
+
     private sealed class Node(string path, ulong inode)
     {
+        /// <summary>The file version whose bytes the kernel may cache for this inode (null: not known yet).</summary>
+        public string? Version { get; set; }
+
         public string Path { get; } = path;
 
         public ulong Inode { get; } = inode;
 
         public ulong Lookups { get; set; }
     }
+}
+
+/// <summary>How a file's version compares with what the kernel was told before.</summary>
+internal enum VersionChange
+{
+    /// <summary>The inode is not known (forgotten).</summary>
+    Unknown,
+
+    /// <summary>The same version as before: bytes the kernel caches for it are still right.</summary>
+    Unchanged,
+
+    /// <summary>No version was recorded before.</summary>
+    First,
+
+    /// <summary>Another version than before: bytes the kernel caches are of the old one.</summary>
+    Changed,
 }

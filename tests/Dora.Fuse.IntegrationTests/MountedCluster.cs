@@ -42,7 +42,7 @@ public sealed class MountedCluster : IAsyncDisposable
 
     public int UfsReads => Storages.Sum(s => s.Reads);
 
-    public static async Task<MountedCluster> StartAsync(int workers, Action<string> populate, ConsistencyMode consistency = ConsistencyMode.Ttl)
+    public static async Task<MountedCluster> StartAsync(int workers, Action<string> populate, ConsistencyMode consistency = ConsistencyMode.Ttl, TimeSpan? ttl = null)
     {
         var directory = new TemporaryDirectory("fuse");
         Directory.CreateDirectory(directory.Combine("ufs"));
@@ -63,7 +63,7 @@ public sealed class MountedCluster : IAsyncDisposable
             };
         }, configureLogging: null, CancellationToken.None).Within();
         DoraClient client = await DoraClient.ConnectAsync(cluster.Registry, new DoraClientOptions { FallbackToUnderStorage = false }).Within();
-        var fileSystem = new DoraFuseFileSystem(client, new FuseMountOptions { MountPoint = directory.Combine("mnt"), Consistency = consistency }, NullLogger.Instance);
+        var fileSystem = new DoraFuseFileSystem(client, new FuseMountOptions { MountPoint = directory.Combine("mnt"), Consistency = consistency, Ttl = ttl ?? TimeSpan.FromSeconds(60) }, NullLogger.Instance);
         fileSystem.Start();
         return new MountedCluster(directory, cluster, storages, client, fileSystem);
     }

@@ -25,7 +25,8 @@ internal static class MountCommand
             CliOptions.Value("--ttl", "SECONDS", "attribute and entry lifetime of the ttl mode (default 60)"),
             CliOptions.Value("--uid", "UID", "owner of every file (default: the user who mounts)"),
             CliOptions.Value("--gid", "GID", "group of every file (default: the group of the user who mounts)"),
-            CliOptions.Flag("--allow-other", "let other users see the files (FUSE's allow_other)"));
+            CliOptions.Flag("--allow-other", "let other users see the files (FUSE's allow_other)"),
+            CliOptions.Value("--read-around", "SIZE", "a smaller read that misses the kernel's cache fetches this much around it into the cache (default 1MiB, at most 1MiB; 0 turns it off)"));
         ClientSession.AddOptions(command);
         return command;
     }
@@ -41,6 +42,7 @@ internal static class MountCommand
             Uid = (uint)reader.Int("--uid", (int)ProcessIdentity.UserId, 0, int.MaxValue),
             Gid = (uint)reader.Int("--gid", (int)ProcessIdentity.GroupId, 0, int.MaxValue),
             AllowOther = reader.Flag("--allow-other"),
+            ReadAround = ReadAroundOf(reader),
         };
         var (registry, clientOptions) = ClientSession.Read(reader);
         await using var session = await ClientSession.ConnectAsync(registry, clientOptions, cancellationToken).ConfigureAwait(false);
@@ -67,8 +69,8 @@ internal static class MountCommand
                 if (await Task.WhenAny(ended, tick).ConfigureAwait(false) == tick)
                 {
                     await tick.ConfigureAwait(false);
-                    var (requests, bytes, inodes) = fileSystem.Counters;
-                    Console.WriteLine($"dora mount: {requests} requests, {ByteSize.Format(bytes)} read, {inodes} inodes known");
+                    FuseCounters served = fileSystem.Counters;
+                    Console.WriteLine($"dora mount: {served.Requests} requests, {served.Reads} reads, {ByteSize.Format(served.Bytes)} read, {ByteSize.Format(served.ReadAroundBytes)} read around into the page cache, {served.Inodes} inodes known");
                 }
             }
 
@@ -80,6 +82,17 @@ internal static class MountCommand
         }
 
         return 0;
+    }
+
+    private static int ReadAroundOf(ArgumentReader reader)
+    {
+        long window = reader.String("--read-around") == "0" ? 0 : reader.Bytes("--read-around", 1 << 20);
+        if (window is < 0 or > 1 << 20 || window % 4096 != 0)
+        {
+            throw new UsageException($"--read-around must be a multiple of 4 KiB from 0 to 1 MiB (was {window} bytes)");
+        }
+
+        return (int)window;
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
 namespace Dora.Fuse.Kernel;
@@ -88,6 +89,16 @@ internal sealed partial class FuseDevice : IDisposable
     {
         int fd = Volatile.Read(ref _fd);
         return fd >= 0 && WriteSystemCall(fd, ref MemoryMarshal.GetReference(reply), (nuint)reply.Length) == reply.Length;
+    }
+
+    /// <summary>Tells the kernel to drop what its page cache holds of an inode's data (FUSE_NOTIFY_INVAL_INODE).</summary>
+    public bool InvalidateData(ulong inode)
+    {
+        Span<byte> notify = stackalloc byte[FuseStructs.OutHeaderSize + 24];
+        notify.Clear();
+        FuseStructs.WriteOutHeader(notify, notify.Length, FuseStructs.NotifyInvalInode, 0);
+        BinaryPrimitives.WriteUInt64LittleEndian(notify[FuseStructs.OutHeaderSize..], inode);
+        return Write(notify); // off 0, len 0: the whole file
     }
 
     /// <summary>Detaches the mount (lazily, so open files do not hold it up).</summary>

@@ -74,6 +74,14 @@ internal static class FuseStructs
     public const uint FopenKeepCache = 1 << 1;
     public const uint FopenCacheDir = 1 << 3;
 
+    // Notifications: fuse_out_header with unique 0 and the code in its error field.
+
+    /// <summary>FUSE_NOTIFY_INVAL_INODE: <c>struct fuse_notify_inval_inode_out { u64 ino; i64 off; i64 len; }</c> (len 0: to the end).</summary>
+    public const int NotifyInvalInode = 2;
+
+    /// <summary>FUSE_NOTIFY_STORE: <c>struct fuse_notify_store_out { u64 nodeid; u64 offset; u32 size; u32 padding; }</c>, then the bytes.</summary>
+    public const int NotifyStore = 4;
+
     // st_mode
     public const uint DirectoryMode = 0x4000;
     public const uint RegularMode = 0x8000;

@@ -1,0 +1,9 @@
+namespace Dora.Fuse;
+
+/// <summary>What a mount served so far.</summary>
+/// <param name="Requests">Requests of every kind read from <c>/dev/fuse</c>.</param>
+/// <param name="Reads">READ requests (reads the kernel's page cache could not answer).</param>
+/// <param name="Bytes">File bytes returned in READ replies.</param>
+/// <param name="ReadAroundBytes">Bytes handed to the kernel's page cache around small reads.</param>
+/// <param name="Inodes">Inodes the kernel holds now.</param>
+public readonly record struct FuseCounters(long Requests, long Reads, long Bytes, long ReadAroundBytes, int Inodes);
