@@ -194,14 +194,28 @@ public sealed partial class DoraClient : IAsyncDisposable
             ?? throw new WorkerRequestException(worker.Id, null, "an empty VERIFY answer", isTransient: true);
     }
 
-    private async Task<byte[]> RangeQueryAsync(WorkerRecord worker, FrameType type, string path, long offset, long? length, byte loadFlags, CancellationToken cancellationToken)
+    /// <summary>
+    /// Asks <paramref name="worker"/> where the cached pages of <c>[offset, offset + length)</c> of the file's
+    /// <paramref name="version"/> are on its disk (at most <see cref="ProtocolConstants.MaxLocatePages"/> pages), for
+    /// a reader on the same host that reads page files itself (<see cref="LocalPageReader"/>). No failover: it is about
+    /// that worker's disk.
+    /// </summary>
+    public async Task<LocateReply> LocateAsync(WorkerRecord worker, string path, long offset, long length, string version, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(version);
+        byte[] body = await RangeQueryAsync(worker, FrameType.Locate, path, offset, length, 0, cancellationToken, version).ConfigureAwait(false);
+        return JsonSerializer.Deserialize(body, ProtocolJson.Default.LocateReply)
+            ?? throw new WorkerRequestException(worker.Id, null, "an empty LOCATE answer", isTransient: true);
+    }
+
+    private async Task<byte[]> RangeQueryAsync(WorkerRecord worker, FrameType type, string path, long offset, long? length, byte loadFlags, CancellationToken cancellationToken, string? version = null)
     {
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(length ?? 0);
         DoraPath doraPath = DoraPath.Parse(path);
         PageStreamConnection connection = await _pool.GetAsync(worker, cancellationToken).ConfigureAwait(false);
-        return await connection.RangeQueryAsync(type, doraPath.Value, offset, length ?? -1, loadFlags, cancellationToken).ConfigureAwait(false);
+        return await connection.RangeQueryAsync(type, doraPath.Value, offset, length ?? -1, loadFlags, cancellationToken, version).ConfigureAwait(false);
     }
 
     /// <summary>

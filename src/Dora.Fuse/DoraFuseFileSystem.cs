@@ -38,6 +38,7 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
     private readonly List<Thread> _readers = [];
     private FuseDevice? _device;
     private ReadAround? _readAround;
+    private readonly LocalPageReader? _local;
     private long _nextHandle;
     private long _requests;
     private long _reads;
@@ -49,13 +50,14 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _slots = new SemaphoreSlim(options.MaxConcurrentRequests);
+        _local = options.LocalReads ? new LocalPageReader(client) : null;
     }
 
     /// <summary>Completes when the kernel ends the session (unmounted by anyone, or DESTROY).</summary>
     public Task Completion => _destroyed.Task;
 
     /// <summary>What was served so far, for the status line.</summary>
-    public FuseCounters Counters => new(Interlocked.Read(ref _requests), Interlocked.Read(ref _reads), Interlocked.Read(ref _readBytes), _readAround?.PushedBytes ?? 0, _nodes.Count);
+    public FuseCounters Counters => new(Interlocked.Read(ref _requests), Interlocked.Read(ref _reads), Interlocked.Read(ref _readBytes), _readAround?.PushedBytes ?? 0, _local?.Bytes ?? 0, _nodes.Count);
 
     /// <summary>Checks the mount point, mounts and starts serving.</summary>
     /// <exception cref="IOException">The mount point is missing, not a directory or not empty, or the mount failed.</exception>
@@ -374,7 +376,7 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
         Interlocked.Increment(ref _reads);
         int wanted = (int)Math.Clamp(file.Length - offset, 0, size);
         if (wanted > 0 && !file.Continues(offset, wanted) && _readAround is not null && _readAround.Covers(offset, wanted)
-            && _readAround.TryJoin(header.NodeId, file.Version, file.Length, offset, (start, window, ct) => _client.ReadAsync(file.Path, start, window, file.Version, ct)) is { } around)
+            && _readAround.TryJoin(header.NodeId, file.Version, file.Length, offset, (start, window, ct) => ReadBytesAsync(file, start, window, ct)) is { } around)
         {
             using (around)
             {
@@ -389,7 +391,7 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
         byte[] reply = ArrayPool<byte>.Shared.Rent(FuseStructs.OutHeaderSize + wanted);
         try
         {
-            int read = wanted == 0 ? 0 : await _client.ReadAsync(file.Path, offset, reply.AsMemory(FuseStructs.OutHeaderSize, wanted), file.Version, cancellationToken).ConfigureAwait(false);
+            int read = wanted == 0 ? 0 : await ReadBytesAsync(file, offset, reply.AsMemory(FuseStructs.OutHeaderSize, wanted), cancellationToken).ConfigureAwait(false);
             Interlocked.Add(ref _readBytes, read);
             Reply(header.Unique, reply.AsSpan(0, FuseStructs.OutHeaderSize + read));
         }
@@ -397,6 +399,15 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
         {
             ArrayPool<byte>.Shared.Return(reply);
         }
+    }
+
+    // From the owner's page files where they are on this host, the rest from the owner over the network (with failover).
+    private async Task<int> ReadBytesAsync(OpenFile file, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        int local = _local is null || file.Version is null ? 0 : await _local.ReadAsync(file.Path, file.Version, offset, destination, cancellationToken).ConfigureAwait(false);
+        return local == destination.Length
+            ? local
+            : local + await _client.ReadAsync(file.Path, offset + local, destination[local..], file.Version, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task OpenDirAsync(FuseStructs.InHeader header, CancellationToken cancellationToken)
@@ -583,6 +594,7 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
         // Pushes first: one may wait for a page the kernel holds for a READ, which is only answered while mounted.
         _readAround?.Dispose();
         _device?.Dispose();
+        _local?.Dispose();
         _destroyed.TrySetResult();
         foreach (Thread reader in _readers)
         {

@@ -45,6 +45,13 @@ public sealed record FuseMountOptions
     /// <summary>Read-around windows held at once (fetching, or waiting to be handed to the kernel): 32, so at most 32 MiB.</summary>
     public int MaxReadAroundWindows { get; init; } = 32;
 
+    /// <summary>
+    /// Read the owner's cached pages straight from its page files when the owner runs on this host and its cache
+    /// directory is readable here (<see cref="Dora.Client.LocalPageReader"/>), rather than over TCP. On by default;
+    /// it changes nothing where the owner is elsewhere.
+    /// </summary>
+    public bool LocalReads { get; init; } = true;
+
     /// <summary>Entries fetched per listing page from the workers while a directory is read.</summary>
     public int ListingPage { get; init; } = 1000;
 

@@ -26,6 +26,7 @@ internal static class MountCommand
             CliOptions.Value("--uid", "UID", "owner of every file (default: the user who mounts)"),
             CliOptions.Value("--gid", "GID", "group of every file (default: the group of the user who mounts)"),
             CliOptions.Flag("--allow-other", "let other users see the files (FUSE's allow_other)"),
+            CliOptions.Flag("--no-local-reads", "always read over the network, even from a worker on this host (default: its page files are read directly)"),
             CliOptions.Value("--read-around", "SIZE", "a smaller read that misses the kernel's cache fetches this much around it into the cache (default 1MiB, at most 1MiB; 0 turns it off)"));
         ClientSession.AddOptions(command);
         return command;
@@ -43,6 +44,7 @@ internal static class MountCommand
             Gid = (uint)reader.Int("--gid", (int)ProcessIdentity.GroupId, 0, int.MaxValue),
             AllowOther = reader.Flag("--allow-other"),
             ReadAround = ReadAroundOf(reader),
+            LocalReads = !reader.Flag("--no-local-reads"),
         };
         var (registry, clientOptions) = ClientSession.Read(reader);
         await using var session = await ClientSession.ConnectAsync(registry, clientOptions, cancellationToken).ConfigureAwait(false);
@@ -70,7 +72,7 @@ internal static class MountCommand
                 {
                     await tick.ConfigureAwait(false);
                     FuseCounters served = fileSystem.Counters;
-                    Console.WriteLine($"dora mount: {served.Requests} requests, {served.Reads} reads, {ByteSize.Format(served.Bytes)} read, {ByteSize.Format(served.ReadAroundBytes)} read around into the page cache, {served.Inodes} inodes known");
+                    Console.WriteLine($"dora mount: {served.Requests} requests, {served.Reads} reads, {ByteSize.Format(served.Bytes)} read, {ByteSize.Format(served.LocalBytes)} of it from local page files, {ByteSize.Format(served.ReadAroundBytes)} read around into the page cache, {served.Inodes} inodes known");
                 }
             }
 

@@ -32,7 +32,7 @@ internal sealed partial class PageStreamConnection
                         await ReceiveErrorAsync(reader, frame, request).ConfigureAwait(false);
                         break;
                     case FrameType.HelloOk or FrameType.StatOk or FrameType.ListOk or FrameType.Pong or FrameType.HealthOk or FrameType.LoadOk or FrameType.VerifyOk
-                        or FrameType.InvalidateOk or FrameType.EvictOk:
+                        or FrameType.InvalidateOk or FrameType.EvictOk or FrameType.LocateOk:
                         byte[] body = new byte[frame.PayloadLength];
                         await ReadIntoAsync(reader, body).ConfigureAwait(false);
                         if (request is not null)

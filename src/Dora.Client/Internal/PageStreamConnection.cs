@@ -251,8 +251,8 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
         return writer.Finish(FrameType.Read, FrameBits.None, id);
     }
 
-    /// <summary>LOAD and VERIFY: path, offset, length; LOAD then its flags.</summary>
-    private static int BuildRange(byte[] frame, ulong id, FrameType type, string path, long offset, long length, byte loadFlags = 0)
+    /// <summary>LOAD, VERIFY and LOCATE: path, offset, length; LOAD then its flags, LOCATE the version.</summary>
+    private static int BuildRange(byte[] frame, ulong id, FrameType type, string path, long offset, long length, byte loadFlags = 0, string? version = null)
     {
         var writer = new PayloadWriter(frame);
         writer.WriteString(path);
@@ -262,16 +262,23 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
         {
             writer.WriteU8(loadFlags);
         }
+        else if (type == FrameType.Locate)
+        {
+            writer.WriteString(version ?? string.Empty);
+        }
 
         return writer.Finish(type, FrameBits.None, id);
     }
 
-    /// <summary>LOAD or VERIFY of <c>[offset, offset + length)</c> (length -1: to the end of the file): returns the JSON body.</summary>
-    public async Task<byte[]> RangeQueryAsync(FrameType type, string path, long offset, long length, byte loadFlags, CancellationToken cancellationToken)
+    /// <summary>
+    /// LOAD, VERIFY or LOCATE of <c>[offset, offset + length)</c> (length -1: to the end of the file; LOCATE of
+    /// <paramref name="version"/>): returns the JSON body.
+    /// </summary>
+    public async Task<byte[]> RangeQueryAsync(FrameType type, string path, long offset, long length, byte loadFlags, CancellationToken cancellationToken, string? version = null)
     {
-        byte[] frame = new byte[FrameHeader.Size + 32 + (path.Length * 3)];
+        byte[] frame = new byte[FrameHeader.Size + 32 + ((path.Length + (version?.Length ?? 0)) * 3)];
         ulong id = NextId();
-        int size = BuildRange(frame, id, type, path, offset, length, loadFlags);
+        int size = BuildRange(frame, id, type, path, offset, length, loadFlags, version);
         PendingRequest request = await SendRequestAsync(id, type, path, frame, size, 0, Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         await AwaitAsync(request, cancellationToken).ConfigureAwait(false);
         return request.Body!;

@@ -36,6 +36,12 @@ public enum FrameType : byte
     /// <summary>Drops the cached pages of a file's current version.</summary>
     Evict = 0x0B,
 
+    /// <summary>
+    /// Where the cached pages of a byte range of one file version are on the worker's disk, for a client on the same
+    /// host that reads page files itself (docs/protocol.md, "LOCATE").
+    /// </summary>
+    Locate = 0x0C,
+
     /// <summary>Answer to <see cref="Hello"/>: the server's version and limits.</summary>
     HelloOk = 0x81,
 
@@ -65,6 +71,9 @@ public enum FrameType : byte
 
     /// <summary>Answer to <see cref="Evict"/>: JSON.</summary>
     EvictOk = 0x8A,
+
+    /// <summary>Answer to <see cref="Locate"/>: JSON.</summary>
+    LocateOk = 0x8B,
 
     /// <summary>A request failed (or, with request id 0, the connection is being closed): code and message.</summary>
     Error = 0xEE,

@@ -21,6 +21,9 @@ public static class ProtocolConstants
     /// <summary>Largest listing page a <see cref="FrameType.List"/> may ask for.</summary>
     public const int MaxListLimit = 10_000;
 
+    /// <summary>Pages a LOCATE answers for at most; a longer range is answered for its first pages.</summary>
+    public const int MaxLocatePages = 64;
+
     /// <summary>LOAD flag: drop the range's cached pages and fetch them again from the under storage.</summary>
     public const byte LoadRefresh = 0x01;
 

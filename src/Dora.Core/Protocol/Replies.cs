@@ -42,6 +42,20 @@ public sealed record InvalidateReply(string Path, bool Recursive, bool Exists, s
 /// <summary>The JSON body of <see cref="FrameType.EvictOk"/>: the cached pages of the file's current version that were dropped.</summary>
 public sealed record EvictReply(string Path, long DroppedPages);
 
+/// <summary>
+/// The JSON body of <see cref="FrameType.LocateOk"/>: the cached pages of the range on this worker's disk (pages not
+/// cached, or that the worker will not let be read around it, are left out), and the page size.
+/// </summary>
+public sealed record LocateReply(string Path, string WorkerId, int PageSize, IReadOnlyList<PageLocation> Pages);
+
+/// <summary>
+/// One cached page on a worker's disk: its bytes are <see cref="Length"/> bytes of <see cref="File"/> from
+/// <see cref="DataOffset"/>. <see cref="Device"/>, <see cref="Inode"/>, <see cref="ChangedNs"/> (the change time,
+/// nanoseconds since the epoch) and <see cref="FileBytes"/> identify the file as the worker checked it: a reader
+/// compares them with what it opened, before every read, and uses the file only while they match.
+/// </summary>
+public sealed record PageLocation(long Index, string File, long DataOffset, int Length, ulong Device, ulong Inode, long ChangedNs, long FileBytes);
+
 /// <summary>Source-generated JSON of the protocol's JSON bodies (camelCase).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(StatReply))]
@@ -51,4 +65,5 @@ public sealed record EvictReply(string Path, long DroppedPages);
 [JsonSerializable(typeof(VerifyReply))]
 [JsonSerializable(typeof(InvalidateReply))]
 [JsonSerializable(typeof(EvictReply))]
+[JsonSerializable(typeof(LocateReply))]
 public sealed partial class ProtocolJson : JsonSerializerContext;

@@ -42,6 +42,7 @@ public sealed class WorkerMetrics : IDisposable
     private long _streamSlowReaders;
     private long _scrubbedBytes;
     private long _filesChanged;
+    private long _streamLocatedPages;
 
     public WorkerMetrics()
     {
@@ -66,6 +67,7 @@ public sealed class WorkerMetrics : IDisposable
         _meter.CreateObservableGauge("dora.stream.connections", () => StreamConnections, description: "Page stream connections open now.");
         Counter("dora.stream.requests", () => StreamRequests, "Page stream requests received.");
         Counter("dora.stream.request_errors", () => StreamRequestErrors, "Page stream requests answered with an error.");
+        Counter("dora.stream.located_pages", () => StreamLocatedPages, "Cached pages a LOCATE told a client on this host to read from their files itself.");
         Counter("dora.stream.slow_readers", () => StreamSlowReaders, "Page stream connections closed because the client took frames slower than the minimum data rate.");
         _meter.CreateObservableCounter("dora.stream.sent", () => new[]
         {
@@ -139,6 +141,10 @@ public sealed class WorkerMetrics : IDisposable
     internal void StreamRequest() => Interlocked.Increment(ref _streamRequests);
 
     internal void StreamRequestFailed() => Interlocked.Increment(ref _streamRequestErrors);
+
+    internal void StreamLocated(int pages) => Interlocked.Add(ref _streamLocatedPages, pages);
+
+    public long StreamLocatedPages => Volatile.Read(ref _streamLocatedPages);
 
     internal void StreamSent(int bytes, bool sendfile) => Interlocked.Add(ref sendfile ? ref _streamBytesSendfile : ref _streamBytesCopied, bytes);
 

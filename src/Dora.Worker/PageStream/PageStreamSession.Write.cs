@@ -51,6 +51,26 @@ internal sealed partial class PageStreamSession
         await WriteSmallFrameAsync(FrameType.EvictOk, request.Id, JsonSerializer.SerializeToUtf8Bytes(reply, ProtocolJson.Default.EvictReply)).ConfigureAwait(false);
     }
 
+    private async Task LocateAsync(Request request, CancellationToken cancellationToken)
+    {
+        OpenedFile file = await _engine.OpenAsync(DoraPath.Parse(request.Path), expectedVersion: request.After, cancellationToken).ConfigureAwait(false);
+        long end = file.RangeEnd(request.Offset, request.Length);
+        int pageSize = _engine.Pages.PageSize;
+        var pages = new List<PageLocation>();
+        for (long index = request.Offset / pageSize, last = Math.Min((end - 1) / pageSize, index + ProtocolConstants.MaxLocatePages - 1); index <= last && end > 0; index++)
+        {
+            if (_engine.Pages.Locate(file.Source, index) is { } page)
+            {
+                pages.Add(page);
+                _engine.NoteRead(file, index * pageSize, page.Length); // the reader's stream still drives the worker's read-ahead
+            }
+        }
+
+        _engine.Metrics.StreamLocated(pages.Count);
+        var reply = new LocateReply(file.Path.Value, _workerId, pageSize, pages);
+        await WriteSmallFrameAsync(FrameType.LocateOk, request.Id, JsonSerializer.SerializeToUtf8Bytes(reply, ProtocolJson.Default.LocateReply)).ConfigureAwait(false);
+    }
+
     /// <summary>LOAD and VERIFY take a length of -1 for "to the end of the file".</summary>
     private static long? RangeLength(Request request) => request.Length == -1 ? null : request.Length;
 

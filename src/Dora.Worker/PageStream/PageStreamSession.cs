@@ -307,7 +307,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
                 }
 
                 return true;
-            case FrameType.Read or FrameType.Stat or FrameType.List or FrameType.Health or FrameType.Load or FrameType.Verify or FrameType.Invalidate or FrameType.Evict:
+            case FrameType.Read or FrameType.Stat or FrameType.List or FrameType.Health or FrameType.Load or FrameType.Verify or FrameType.Invalidate or FrameType.Evict or FrameType.Locate:
                 Request request;
                 try
                 {
@@ -352,6 +352,7 @@ internal sealed partial class PageStreamSession : IAsyncDisposable
                 FrameType.Verify => VerifyAsync(request, cancellation.Token),
                 FrameType.Invalidate => InvalidateAsync(request, cancellation.Token),
                 FrameType.Evict => EvictAsync(request, cancellation.Token),
+                FrameType.Locate => LocateAsync(request, cancellation.Token),
                 _ => ListAsync(request, cancellation.Token),
             }).ConfigureAwait(false);
         }

@@ -4,7 +4,7 @@ namespace Dora.Worker.PageStream;
 
 /// <summary>
 /// A parsed request: READ (with the version it must read, if any, in <see cref="After"/>), STAT, LIST, HEALTH, LOAD,
-/// VERIFY, INVALIDATE or EVICT.
+/// VERIFY, INVALIDATE, EVICT or LOCATE (its version in <see cref="After"/> too).
 /// </summary>
 internal sealed record Request(FrameType Type, ulong Id, string Path, long Offset, long Length, string? After, int Limit, byte Flags = 0)
 {
@@ -22,6 +22,7 @@ internal sealed record Request(FrameType Type, ulong Id, string Path, long Offse
         Request request = frame.Type switch
         {
             FrameType.Read => ParseRead(frame, path, ref reader),
+            FrameType.Locate => ParseLocate(frame, path, ref reader),
             FrameType.Verify => new Request(frame.Type, frame.RequestId, path, reader.ReadI64(), reader.ReadI64(), null, 0),
             FrameType.Invalidate => new Request(frame.Type, frame.RequestId, path, 0, 0, null, 0, ParseInvalidateFlags(ref reader)),
             FrameType.Load => new Request(frame.Type, frame.RequestId, path, reader.ReadI64(), reader.ReadI64(), null, 0, ParseLoadFlags(ref reader)),
@@ -39,6 +40,17 @@ internal sealed record Request(FrameType Type, ulong Id, string Path, long Offse
         long length = reader.ReadI64();
         string? version = reader.AtEnd ? null : reader.ReadString();
         return new Request(frame.Type, frame.RequestId, path, offset, length, version is { Length: > 0 } ? version : null, 0);
+    }
+
+    /// <summary>LOCATE: offset, length, then the version the pages must be of (required: a reader keeps page files by version).</summary>
+    private static Request ParseLocate(FrameHeader frame, string path, ref PayloadReader reader)
+    {
+        long offset = reader.ReadI64();
+        long length = reader.ReadI64();
+        string version = reader.ReadString();
+        return version.Length > 0
+            ? new Request(frame.Type, frame.RequestId, path, offset, length, version, 0)
+            : throw new FormatException("LOCATE needs the version (eTag) its pages must be of");
     }
 
     /// <summary>INVALIDATE flags: bit 0 recursive; other bits must be 0.</summary>

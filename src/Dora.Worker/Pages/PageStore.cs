@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Dora.Core.Errors;
 using Dora.Core.Native;
+using Dora.Core.Protocol;
 using Dora.Worker.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
@@ -223,6 +224,29 @@ public sealed partial class PageStore : IDisposable
         Corrupt(entry, problem);
         Unpin(entry);
         return null;
+    }
+
+    /// <summary>
+    /// Where a cached page is on disk, checked as a zero-copy send checks it, for a reader on this host that reads the
+    /// page file itself (LOCATE). Null when the page is not cached or was found damaged, and always under
+    /// <see cref="ReadCheck.BlocksAlways"/>, which asks every read to check the blocks it serves: a reader elsewhere would not.
+    /// </summary>
+    public PageLocation? Locate(PageSource source, long pageIndex)
+    {
+        if (_options.ReadCheck == ReadCheck.BlocksAlways)
+        {
+            return null;
+        }
+
+        int length = PageLength(source, pageIndex);
+        using CachedPageFile? cached = TryOpenChecked(source, pageIndex, 0, length);
+        if (cached is null)
+        {
+            return null;
+        }
+
+        NativeFileStatus status = PosixFiles.Stat(cached.Stream.SafeFileHandle);
+        return new PageLocation(pageIndex, cached.Stream.Name, cached.DataOffset, cached.Length, status.Device, status.Inode, status.ChangedNs, status.Length);
     }
 
     /// <summary>Releases a reader's pin; the last pin of a page evicted meanwhile deletes its file.</summary>
