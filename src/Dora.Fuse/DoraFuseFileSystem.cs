@@ -26,6 +26,12 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
     /// </summary>
     private const int RequestBufferBytes = MaxWrite + (16 << 10);
 
+    /// <summary>
+    /// Buffers of READ replies: up to 1 MiB (the largest READ), and at most 64 kept (one per request served at once),
+    /// so a burst of large reads reuses them instead of allocating.
+    /// </summary>
+    private static readonly ArrayPool<byte> ReadBuffers = ArrayPool<byte>.Create(1 << 20, 64);
+
     private readonly DoraClient _client;
     private readonly FuseMountOptions _options;
     private readonly ILogger _logger;
@@ -388,16 +394,21 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
             return;
         }
 
-        byte[] reply = ArrayPool<byte>.Shared.Rent(FuseStructs.OutHeaderSize + wanted);
+        if (wanted == 0)
+        {
+            ReplyFrom(header.Unique, []); // at or past the end of the file
+            return;
+        }
+
+        byte[] buffer = ReadBuffers.Rent(wanted);
         try
         {
-            int read = wanted == 0 ? 0 : await ReadBytesAsync(file, offset, reply.AsMemory(FuseStructs.OutHeaderSize, wanted), cancellationToken).ConfigureAwait(false);
-            Interlocked.Add(ref _readBytes, read);
-            Reply(header.Unique, reply.AsSpan(0, FuseStructs.OutHeaderSize + read));
+            int read = await ReadBytesAsync(file, offset, buffer.AsMemory(0, wanted), cancellationToken).ConfigureAwait(false);
+            ReplyFrom(header.Unique, buffer.AsSpan(0, read));
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(reply);
+            ReadBuffers.Return(buffer);
         }
     }
 
@@ -563,20 +574,13 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
         _device!.Write(reply);
     }
 
-    // A reply of bytes held elsewhere: copied once behind a header (the device takes one buffer per reply).
+    // A reply of bytes held elsewhere: the header and the bytes go to the kernel in one writev, with no copy between.
     private void ReplyFrom(ulong unique, ReadOnlySpan<byte> bytes)
     {
-        byte[] reply = ArrayPool<byte>.Shared.Rent(FuseStructs.OutHeaderSize + bytes.Length);
-        try
-        {
-            bytes.CopyTo(reply.AsSpan(FuseStructs.OutHeaderSize));
-            Interlocked.Add(ref _readBytes, bytes.Length);
-            Reply(unique, reply.AsSpan(0, FuseStructs.OutHeaderSize + bytes.Length));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(reply);
-        }
+        Span<byte> header = stackalloc byte[FuseStructs.OutHeaderSize];
+        FuseStructs.WriteOutHeader(header, header.Length + bytes.Length, 0, unique);
+        Interlocked.Add(ref _readBytes, bytes.Length);
+        _device!.Write(header, bytes);
     }
 
     private void ReplyEmpty(ulong unique) => ReplyError(unique, 0);

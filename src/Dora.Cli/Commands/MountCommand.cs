@@ -27,7 +27,7 @@ internal static class MountCommand
             CliOptions.Value("--gid", "GID", "group of every file (default: the group of the user who mounts)"),
             CliOptions.Flag("--allow-other", "let other users see the files (FUSE's allow_other)"),
             CliOptions.Flag("--no-local-reads", "always read over the network, even from a worker on this host (default: its page files are read directly)"),
-            CliOptions.Value("--read-around", "SIZE", "a smaller read that misses the kernel's cache fetches this much around it into the cache (default 1MiB, at most 1MiB; 0 turns it off)"));
+            CliOptions.Value("--read-around", "SIZE", "a read of at most an eighth of SIZE that misses the kernel's cache fetches the SIZE window around it into the cache (default 1MiB, at most 1MiB; 0 turns it off)"));
         ClientSession.AddOptions(command);
         return command;
     }

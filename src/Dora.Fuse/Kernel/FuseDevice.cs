@@ -91,6 +91,28 @@ internal sealed partial class FuseDevice : IDisposable
         return fd >= 0 && WriteSystemCall(fd, ref MemoryMarshal.GetReference(reply), (nuint)reply.Length) == reply.Length;
     }
 
+    /// <summary>
+    /// Writes one reply from two pieces, a header and a body held elsewhere (writev: the body is not copied into a
+    /// buffer of its own first); false as for <see cref="Write(ReadOnlySpan{byte})"/>.
+    /// </summary>
+    public unsafe bool Write(ReadOnlySpan<byte> header, ReadOnlySpan<byte> body)
+    {
+        int fd = Volatile.Read(ref _fd);
+        if (fd < 0)
+        {
+            return false;
+        }
+
+        fixed (byte* head = header)
+        fixed (byte* rest = body)
+        {
+            IoVector* vectors = stackalloc IoVector[2];
+            vectors[0] = new IoVector(head, header.Length);
+            vectors[1] = new IoVector(rest, body.Length);
+            return WriteVectorSystemCall(fd, vectors, body.IsEmpty ? 1 : 2) == header.Length + body.Length;
+        }
+    }
+
     /// <summary>Tells the kernel to drop what its page cache holds of an inode's data (FUSE_NOTIFY_INVAL_INODE).</summary>
     public bool InvalidateData(ulong inode)
     {
@@ -135,6 +157,17 @@ internal sealed partial class FuseDevice : IDisposable
 
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     private static partial nint WriteSystemCall(int fd, ref byte buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "writev", SetLastError = true)]
+    private static unsafe partial nint WriteVectorSystemCall(int fd, IoVector* vectors, int count);
+
+    /// <summary><c>struct iovec { void *iov_base; size_t iov_len; }</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly unsafe struct IoVector(byte* start, nint length)
+    {
+        public readonly byte* Start = start;
+        public readonly nint Length = length;
+    }
 
     [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int MountSystemCall(string source, string target, string type, ulong flags, string data);
