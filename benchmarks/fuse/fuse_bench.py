@@ -1,6 +1,7 @@
 """dora mount against its baselines, measured in the same run (issue 17): fio over the mount vs over the source
 folder (warm OS cache: the limit) vs over bindfs on the same folder (what FUSE itself costs: a trivial passthrough),
-and `dora cat` of the same file (the page stream, no FUSE). Hot (the file in the worker's cache) and cold (cache
+and `dora cat` of the same file (the page stream, no FUSE). The mount runs on the worker's host, so it reads cached
+pages from their files; a second mount with `--no-local-reads` shows what a mount whose owner is on another host gets. Hot (the file in the worker's cache) and cold (cache
 emptied) for the mount; CPU seconds per GiB of the reader plus the serving daemon; peak RSS of the daemon.
 
     benchmarks/run.sh fuse [--file-mib 1024] [--seconds 5]
@@ -76,8 +77,8 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work) as root:
         root = pathlib.Path(root)
-        ufs, mnt, bind = root / "ufs", root / "mnt", root / "bind"
-        for d in (ufs, mnt, bind):
+        ufs, mnt, remote, bind = root / "ufs", root / "mnt", root / "remote", root / "bind"
+        for d in (ufs, mnt, remote, bind):
             d.mkdir()
         big = ufs / "big.bin"
         subprocess.run(["dd", "if=/dev/urandom", f"of={big}", "bs=1M", f"count={args.file_mib}", "status=none"], check=True)
@@ -85,11 +86,14 @@ def main():
                                   "--http-port", "0", "--stream-port", "0", "--flight-port", "0", "--scheduler-port", "0",
                                   "--cache-size", f"{args.file_mib + 512}MiB", "--consistency", "immutable"],
                                  cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        mount = bindfs = None
+        mount = network = bindfs = None
         try:
             wait_for(lambda: (root / ".dora" / "cluster.json").is_file(), "dora local")
             mount = subprocess.Popen([*DORA, "mount", str(mnt)], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
             wait_for(lambda: (mnt / "big.bin").exists(), "dora mount")
+            # The same mount reading only over the network, as it does when the owner runs on another host.
+            network = subprocess.Popen([*DORA, "mount", str(remote), "--no-local-reads"], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            wait_for(lambda: (remote / "big.bin").exists(), "dora mount --no-local-reads")
             bindfs = subprocess.run(["bindfs", "-o", "ro", str(ufs), str(bind)], check=True)
             rows = []
 
@@ -110,15 +114,17 @@ def main():
                 folder = fio(big, kind, block, jobs, args.seconds, None)
                 passthrough = fio(bind / "big.bin", kind, block, jobs, args.seconds, None)
                 dora = fio(mnt / "big.bin", kind, block, jobs, args.seconds, mount.pid)
-                rows.append((name, jobs, folder, passthrough, dora))
+                remote_dora = fio(remote / "big.bin", kind, block, jobs, args.seconds, network.pid)
+                rows.append((name, jobs, folder, passthrough, dora, remote_dora))
 
             print(f"dora mount, {args.file_mib} MiB file, fio psync {args.seconds:g} s per job, one dora local worker, loopback")
             print()
-            print("| hot reads | jobs | folder MiB/s (IOPS) | bindfs MiB/s (IOPS) | dora mount MiB/s (IOPS) | mount / bindfs | mount / folder | mount CPU s/GiB |")
-            print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-            for name, jobs, folder, passthrough, dora in rows:
+            print("| hot reads | jobs | folder MiB/s (IOPS) | bindfs MiB/s (IOPS) | dora mount MiB/s (IOPS) | mount / bindfs | mount / folder | mount CPU s/GiB | network-only mount MiB/s (IOPS) | network-only / bindfs |")
+            print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+            for name, jobs, folder, passthrough, dora, remote_dora in rows:
                 print(f"| {name} | {jobs} | {folder['mibs']:.0f} ({folder['iops']:.0f}) | {passthrough['mibs']:.0f} ({passthrough['iops']:.0f}) | "
-                      f"{dora['mibs']:.0f} ({dora['iops']:.0f}) | {dora['mibs'] / passthrough['mibs']:.2f} | {dora['mibs'] / folder['mibs']:.2f} | {dora['cpu_per_gib']:.2f} |")
+                      f"{dora['mibs']:.0f} ({dora['iops']:.0f}) | {dora['mibs'] / passthrough['mibs']:.2f} | {dora['mibs'] / folder['mibs']:.2f} | {dora['cpu_per_gib']:.2f} | "
+                      f"{remote_dora['mibs']:.0f} ({remote_dora['iops']:.0f}) | {remote_dora['mibs'] / passthrough['mibs']:.2f} |")
             print()
             print(f"| sequential, other paths | MiB/s |")
             print("| --- | ---: |")
@@ -131,12 +137,13 @@ def main():
             for name, jobs, result in cold_rows:
                 print(f"| {name} | {jobs} | {result['mibs']:.0f} ({result['iops']:.0f}) | {result['cpu_per_gib']:.2f} |")
             print()
-            print(f"peak RSS of dora mount: {peak_rss_mib(mount.pid):.0f} MiB")
+            print(f"peak RSS of dora mount: {peak_rss_mib(mount.pid):.0f} MiB (network-only mount: {peak_rss_mib(network.pid):.0f} MiB)")
         finally:
             subprocess.run(["umount", str(bind)], stderr=subprocess.DEVNULL)
-            if mount is not None:
-                os.killpg(mount.pid, signal.SIGTERM)
-                mount.wait(timeout=60)
+            for daemon in (mount, network):
+                if daemon is not None:
+                    os.killpg(daemon.pid, signal.SIGTERM)
+                    daemon.wait(timeout=60)
             os.killpg(local.pid, signal.SIGTERM)
             local.wait(timeout=60)
 
