@@ -15,7 +15,7 @@
 #   benchmarks/run.sh s3 [--object-mib 256] [--rounds 3]   (S3 cold/hot vs direct AWSSDK reads; installs s3rver with npm)
 #   benchmarks/run.sh loadprobe [--concurrency 8]   the storage engine's LOAD alone, no scheduler (diagnosis for P8)
 #   benchmarks/run.sh python [--file-mib 1024] [--seconds 5]   dorafs vs fsspec HTTPFileSystem vs the local file (issue 16)
-#   benchmarks/run.sh fuse [--file-mib 1024] [--seconds 5]     dora mount vs the folder vs bindfs vs dora cat (issue 17; root)
+#   benchmarks/run.sh fuse [--file-mib 1024] [--seconds 5] [--rounds 3]  dora mount vs the folder vs bindfs vs dora cat (issue 17; root)
 # The stream benchmark installs its baselines (iperf3, nginx-light) with apt-get when they are missing.
 # Work files go to benchmarks/.work (DORA_BENCH_DIR to move them); the restart benchmark needs pages x page-size of disk
 # twice over (4 GiB source + 4 GiB cache for the default million 4 KiB pages). DORA_READAHEAD sets the read-ahead
