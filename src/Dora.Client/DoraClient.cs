@@ -208,6 +208,10 @@ public sealed partial class DoraClient : IAsyncDisposable
             ?? throw new WorkerRequestException(worker.Id, null, "an empty LOCATE answer", isTransient: true);
     }
 
+    /// <summary>The owner of a path, unless connecting to it failed lately (then null).</summary>
+    internal WorkerRecord? ReachableOwnerOf(string path) =>
+        Cluster.OwnersOf(path, 1) is [var owner] && !_pool.IsUnreachable(owner.Id) ? owner : null;
+
     private async Task<byte[]> RangeQueryAsync(WorkerRecord worker, FrameType type, string path, long offset, long? length, byte loadFlags, CancellationToken cancellationToken, string? version = null)
     {
         ArgumentNullException.ThrowIfNull(worker);

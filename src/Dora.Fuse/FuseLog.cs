@@ -13,6 +13,9 @@ internal static partial class FuseLog
     [LoggerMessage(EventId = 602, Level = LogLevel.Error, Message = "The kernel speaks FUSE {Major}.{Minor}; dora mount needs 7.23 or later")]
     public static partial void UnsupportedKernel(ILogger logger, uint major, uint minor);
 
+    [LoggerMessage(EventId = 604, Level = LogLevel.Warning, Message = "Replies from local page files are copied, not spliced: {Reason}")]
+    public static partial void NoSplice(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 603, Level = LogLevel.Error, Message = "/dev/fuse failed, the file system stops: {Reason}")]
     public static partial void DeviceFailed(ILogger logger, string reason);
 }

@@ -2,7 +2,7 @@ using Dora.TestSupport;
 
 namespace Dora.Fuse.IntegrationTests;
 
-/// <summary>A mount on the owner's host reads cached pages from the page files themselves, byte for byte.</summary>
+/// <summary>A mount on the owner's host reads cached pages from the page files themselves (spliced), byte for byte.</summary>
 public sealed class LocalPagesTests
 {
     [Fact]
@@ -12,7 +12,7 @@ public sealed class LocalPagesTests
         string sum = await cluster.MustAsync("sha256sum < \"$SRC/data.bin\"");
         Assert.Equal(sum, await cluster.MustAsync("sha256sum < \"$MNT/data.bin\"")); // cold: over the network, caching every page
         await cluster.Cluster.Workers[0].Engine.Pages.WhenIdleAsync(default).Within();
-        long before = cluster.FileSystem.Counters.LocalBytes;
+        FuseCounters before = cluster.FileSystem.Counters;
 
         // The kernel's copy dropped, so the kernel asks the mount again; the pages are now cached on this host.
         string reread = """
@@ -26,6 +26,10 @@ public sealed class LocalPagesTests
             """;
         File.WriteAllText(Path.Combine(cluster.Source, "..", "reread.py"), reread);
         Assert.Equal(sum, await cluster.MustAsync("/usr/bin/python3 \"$SRC/../reread.py\" \"$MNT/data.bin\""));
-        Assert.True(cluster.FileSystem.Counters.LocalBytes - before >= 6 << 20, $"{cluster.FileSystem.Counters.LocalBytes - before} bytes read from page files");
+        FuseCounters after = cluster.FileSystem.Counters;
+        Assert.True(after.LocalBytes - before.LocalBytes >= 6 << 20, $"{after.LocalBytes - before.LocalBytes} bytes read from page files");
+
+        // Replies that fit the splice pipes (every read-ahead READ) are spliced from the page files, not copied.
+        Assert.True(after.SplicedBytes - before.SplicedBytes >= 3 << 20, $"{after.SplicedBytes - before.SplicedBytes} bytes spliced");
     }
 }

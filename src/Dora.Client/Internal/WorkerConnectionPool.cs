@@ -145,7 +145,8 @@ internal sealed class WorkerConnectionPool : IAsyncDisposable
         return ordered;
     }
 
-    private bool IsUnreachable(string workerId) => _workers.TryGetValue(workerId, out WorkerSlots? slots) && slots.IsUnreachable;
+    /// <summary>Whether connecting to the worker failed lately (it is then tried last, and only when nothing else answers).</summary>
+    public bool IsUnreachable(string workerId) => _workers.TryGetValue(workerId, out WorkerSlots? slots) && slots.IsUnreachable;
 
     /// <summary>Closes the connections of workers no longer in <paramref name="membership"/>.</summary>
     public async Task PruneAsync(Membership membership)

@@ -113,6 +113,15 @@ internal sealed partial class FuseDevice : IDisposable
         }
     }
 
+    /// <summary>Moves one whole reply of <paramref name="length"/> bytes from a pipe into the device (splice).</summary>
+    public bool SpliceFrom(int pipe, int length)
+    {
+        int fd = Volatile.Read(ref _fd);
+        // No SPLICE_F_MOVE: the kernel would then take the page-cache pages of the page files away from them (steal),
+        // and the worker's cached pages would leave memory with every reply.
+        return fd >= 0 && SpliceSystemCall(pipe, 0, fd, 0, (nuint)length, 0) == length;
+    }
+
     /// <summary>Tells the kernel to drop what its page cache holds of an inode's data (FUSE_NOTIFY_INVAL_INODE).</summary>
     public bool InvalidateData(ulong inode)
     {
@@ -157,6 +166,9 @@ internal sealed partial class FuseDevice : IDisposable
 
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     private static partial nint WriteSystemCall(int fd, ref byte buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "splice", SetLastError = true)]
+    private static partial nint SpliceSystemCall(int fdIn, nint offsetIn, int fdOut, nint offsetOut, nuint length, uint flags);
 
     [LibraryImport("libc", EntryPoint = "writev", SetLastError = true)]
     private static unsafe partial nint WriteVectorSystemCall(int fd, IoVector* vectors, int count);
