@@ -99,6 +99,16 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
             {
                 throw explained;
             }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException(); // reported below as no handshake within the connect timeout
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is ObjectDisposedException or OperationCanceledException)
+            {
+                // The worker closed the connection while the HELLO was being sent: the read loop saw it first and
+                // disposed the stream under the write. Say so, as a failure of this worker, like any other.
+                throw NoClientCertificateHint(worker, tls, connection.ConnectionLost()) ?? connection.ConnectionLost();
+            }
 
             connection.ApplyHello(hello.Body!);
             return connection;
@@ -320,6 +330,11 @@ internal sealed partial class PageStreamConnection : IAsyncDisposable
         catch (Exception e)
         {
             Break(e);
+            if (e is ObjectDisposedException or OperationCanceledException)
+            {
+                throw ConnectionLost(); // closed under the write by the read loop: a lost connection, failed over like one
+            }
+
             throw;
         }
 
