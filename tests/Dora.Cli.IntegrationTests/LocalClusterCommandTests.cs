@@ -247,6 +247,16 @@ public sealed class LocalClusterCommandTests : IAsyncLifetime, IDisposable
         (int full, string fullOutput) = await DoraProcess.RunAsync(_directory.Path, "mount", _directory.Combine("data"));
         Assert.Equal(1, full);
         Assert.Contains("is not empty", fullOutput, StringComparison.Ordinal);
+
+        Directory.CreateDirectory(_directory.Combine("empty-mount-point"));
+        foreach (string window in new[] { "5000", "2MiB", "-4096" })
+        {
+            (int refused, string refusedOutput) = await DoraProcess.RunAsync(_directory.Path, "mount", _directory.Combine("empty-mount-point"), "--read-around", window);
+            Assert.NotEqual(0, refused);
+            Assert.Contains("--read-around", refusedOutput, StringComparison.Ordinal);
+        }
+
+        Assert.False(Dora.Fuse.FuseMounts.IsDoraMount(_directory.Combine("empty-mount-point")));
     }
 
     [Fact]
