@@ -4,6 +4,7 @@
 # baseline measured in the same run, and prints the tables that go into benchmarks/RESULTS.md.
 #   benchmarks/run.sh [read|restart|metadata|hashing|all] [--file-mib N] [--pages N] [--page-size N] [--entries N]
 #                     [--keys N] [--workers 10,100,1000] [--policies rendezvous,maglev,...]
+#   benchmarks/run.sh pages [--file-mib 4096] [--read-bytes 100000] [--window-kib 2048]        (issue 18: 1 MiB pages vs 64 MiB blocks)
 #   benchmarks/run.sh stream [--file-mib 1024] [--seconds 5] [--sendfile-threshold BYTES]   (P1, P2, P3, P4)
 #   benchmarks/run.sh flight [--file-mib 1024] [--rounds 5]                                     (P2b)
 #   benchmarks/run.sh checksums [--file-mib 1024] [--seconds 3] [--rounds 3]                    (P16)

@@ -43,6 +43,15 @@ if (mode is "metadata" or "all")
     await MetadataBenchAsync(int.Parse(Option("--entries", "1000000"), CultureInfo.InvariantCulture));
 }
 
+if (mode is "pages")
+{
+    await PagedVsBlockBench.RunAsync(
+        work,
+        long.Parse(Option("--file-mib", "4096"), CultureInfo.InvariantCulture) << 20,
+        int.Parse(Option("--read-bytes", "100000"), CultureInfo.InvariantCulture),
+        int.Parse(Option("--window-kib", "2048"), CultureInfo.InvariantCulture) << 10);
+}
+
 if (mode is "stream")
 {
     await StreamBench.RunAsync(
