@@ -55,7 +55,7 @@ public sealed class LocalPageReader : IDisposable
         _pagesPerLocate = pagesPerLocate;
     }
 
-    /// <summary>Bytes read from page files so far.</summary>
+    /// <summary>Bytes read from page files so far by <see cref="ReadAsync"/> (pieces handed out are the caller's to count).</summary>
     public long Bytes => Interlocked.Read(ref _bytes);
 
     /// <summary>LOCATE requests sent so far.</summary>
@@ -120,8 +120,7 @@ public sealed class LocalPageReader : IDisposable
             done += piece.Count;
         }
 
-        Interlocked.Add(ref _bytes, done);
-        return pieces;
+        return pieces; // not counted in Bytes: the caller moves them, or reads them again if it cannot
     }
 
     private OpenPage? Find(string path, string version, long position)

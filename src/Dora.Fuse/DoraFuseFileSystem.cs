@@ -65,7 +65,7 @@ public sealed partial class DoraFuseFileSystem : IAsyncDisposable
     public Task Completion => _destroyed.Task;
 
     /// <summary>What was served so far, for the status line.</summary>
-    public FuseCounters Counters => new(Interlocked.Read(ref _requests), Interlocked.Read(ref _reads), Interlocked.Read(ref _readBytes), _readAround?.PushedBytes ?? 0, _local?.Bytes ?? 0, Interlocked.Read(ref _splicedBytes), _nodes.Count);
+    public FuseCounters Counters => new(Interlocked.Read(ref _requests), Interlocked.Read(ref _reads), Interlocked.Read(ref _readBytes), _readAround?.PushedBytes ?? 0, (_local?.Bytes ?? 0) + Interlocked.Read(ref _splicedBytes), Interlocked.Read(ref _splicedBytes), _nodes.Count);
 
     /// <summary>Checks the mount point, mounts and starts serving.</summary>
     /// <exception cref="IOException">The mount point is missing, not a directory or not empty, or the mount failed.</exception>

@@ -70,7 +70,7 @@ internal sealed partial class SplicePipe : IDisposable
     /// </summary>
     public unsafe bool TrySend(FuseDevice device, ReadOnlySpan<byte> header, LocalPieces pieces)
     {
-        if (pieces.Count > MaxReplyBytes)
+        if (!Fits(pieces))
         {
             return false;
         }
@@ -101,6 +101,21 @@ internal sealed partial class SplicePipe : IDisposable
         }
 
         return device.SpliceFrom(_read, header.Length + pieces.Count);
+    }
+
+    /// <summary>
+    /// Whether the reply fits: a pipe holds one 4 KiB page per slot, the header takes one, and a piece that does not
+    /// start on a page boundary (direct I/O at any offset) spans one page more than its length says.
+    /// </summary>
+    public bool Fits(LocalPieces pieces)
+    {
+        long slots = 1;
+        foreach (LocalPiece piece in pieces.Pieces)
+        {
+            slots += ((piece.FileOffset + piece.Count - 1) / 4096) - (piece.FileOffset / 4096) + 1;
+        }
+
+        return slots * 4096 <= MaxReplyBytes + 4096;
     }
 
     public void Dispose()
@@ -150,6 +165,12 @@ internal sealed class SplicePipes : IDisposable
     {
         if (pieces.Count > MaxReplyBytes || (!_idle.TryTake(out SplicePipe? pipe) && (pipe = SplicePipe.TryCreate(_capacity, out _)) is null))
         {
+            return false;
+        }
+
+        if (!pipe.Fits(pieces))
+        {
+            _idle.Add(pipe); // unused: a reply that would not fit is copied instead
             return false;
         }
 
